@@ -1,0 +1,3 @@
+//! Listeners, TLS, routing, upstreams, load balancing and proxying
+
+#![forbid(unsafe_code)]
