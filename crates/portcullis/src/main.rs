@@ -1,5 +1,48 @@
-//! The `portcullis` binary.
+//! The `portcullis` binary: command-line parsing, wiring of the library crates, and process
+//! concerns (signals, logging, file watching). All behaviour lives in the libraries.
 
-fn main() {
-    println!("portcullis");
+#![forbid(unsafe_code)]
+
+mod cli;
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_diagnostics();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("portcullis: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::DemoBackend(args) => demo::run(args.listen, args.name).await.map(|()| ExitCode::SUCCESS),
+            other => Err(anyhow::anyhow!("{other:?}: not wired yet")),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Diagnostics go to stderr (stdout carries the access log). `RUST_LOG` sets the level.
+fn init_diagnostics() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
