@@ -5,5 +5,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod operators;
 pub mod transformations;
