@@ -26,7 +26,9 @@
 //! Errors that ModSecurity reports through `REQBODY_ERROR` / `REQBODY_ERROR_MSG` are returned as
 //! [`BodyError`]; its `Display` text is suitable for `REQBODY_ERROR_MSG`.
 
+pub mod json;
 pub mod urlencoded;
+pub mod xml;
 
 /// A fatal request body processing error (sets `REQBODY_ERROR` = 1 and `REQBODY_ERROR_MSG`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
