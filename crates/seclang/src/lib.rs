@@ -1,10 +1,165 @@
 //! SecLang (ModSecurity rule language) parser: text to AST with spans.
 //!
+//! The parser follows libmodsecurity v3 on everything OWASP CRS v4 and ModSecurity's
+//! recommended configuration use:
+//!
+//! - `#` starts a comment when it is the first non-blank byte of a line; blank lines are
+//!   ignored; a trailing backslash joins the next line (spans still point at the physical
+//!   line and column);
+//! - arguments are separated by blanks; a double-quoted argument may contain blanks and
+//!   `\"` (which becomes `"`); every other backslash is kept verbatim with the byte after
+//!   it, so regular expressions reach the engine unchanged;
+//! - variables are `|`-separated with optional `!` (exclude) and `&` (count) and a selector
+//!   after `:` that is a key, a `'quoted key'` or a `/regex/` (for `XML` always an XPath key);
+//! - an operator is `[!]@name argument` (exactly one blank after the name); without `@`
+//!   the whole string is the argument of `@rx`;
+//! - actions are comma-separated `name` or `name:value`, values optionally single-quoted
+//!   with `\'` escapes; commas inside quotes do not split.
+//!
 //! The public interface is:
+//! - [`parse_str`], [`parse_file`], [`parse_with`], [`parse_file_with`] and [`Options`];
+//! - [`print`], whose output parses back to the same AST (spans aside);
+//! - [`ParseError`] (`file:line:col: reason`, then the line and a caret) and [`ErrorKind`];
 //! - [`ast`]: the syntax tree with spans;
 //! - [`loader`]: the injected file access used by `Include`.
+//!
+//! ```
+//! let dirs = seclang::parse_str(r#"SecRule ARGS "@rx a" "id:1,deny""#, "inline").unwrap();
+//! assert_eq!(dirs.len(), 1);
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod ast;
+mod error;
+mod lexer;
 pub mod loader;
+mod parser;
+mod print;
+mod rule;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::{ErrorKind, ParseError};
+pub use parser::{Options, is_known_directive};
+pub use print::print;
+
+use ast::Directive;
+use loader::{FileLoader, MemLoader};
+
+/// Parses SecLang text that may not include files (an `Include` is the error
+/// "Include not allowed here"). `file` names the text in spans.
+pub fn parse_str(text: &str, file: &str) -> Result<Vec<Directive>, ParseError> {
+    parse_with(text, file, &Options::default(), &MemLoader::new())
+}
+
+/// Parses SecLang text with explicit options; includes (if allowed) are resolved through
+/// `loader`, relative paths against the directory of `file`.
+pub fn parse_with(
+    text: &str,
+    file: &str,
+    options: &Options,
+    loader: &dyn FileLoader,
+) -> Result<Vec<Directive>, ParseError> {
+    let mut driver = parser::Driver::new(options, loader);
+    driver.parse_source(text, Arc::from(file))?;
+    Ok(driver.out)
+}
+
+/// Reads and parses a rule file through `loader`, following `Include` and `IncludeOptional`
+/// (globs allowed, relative to the including file, depth-limited, cycles rejected).
+pub fn parse_file(path: &Path, loader: &dyn FileLoader) -> Result<Vec<Directive>, ParseError> {
+    parse_file_with(path, &Options::with_includes(), loader)
+}
+
+/// [`parse_file`] with explicit options.
+pub fn parse_file_with(
+    path: &Path,
+    options: &Options,
+    loader: &dyn FileLoader,
+) -> Result<Vec<Directive>, ParseError> {
+    let mut driver = parser::Driver::new(options, loader);
+    driver.parse_path(path)?;
+    Ok(driver.out)
+}
+
+/// Hooks for fuzz targets and tests; not a stable interface.
+#[doc(hidden)]
+pub mod internal {
+    /// Fuzzing entry points.
+    pub mod fuzzing {
+        /// Parses arbitrary bytes (lossily decoded); never panics.
+        pub fn parse(data: &[u8]) {
+            let text = String::from_utf8_lossy(data);
+            let _ = crate::parse_str(&text, "<fuzz>");
+        }
+
+        /// Parses arbitrary bytes and, if they parse, checks that printing and reparsing
+        /// gives the same AST (spans aside). Returns `false` on a round-trip mismatch.
+        pub fn roundtrip(data: &[u8]) -> bool {
+            let text = String::from_utf8_lossy(data);
+            let Ok(first) = crate::parse_str(&text, "<fuzz>") else {
+                return true;
+            };
+            let printed = crate::print(&first);
+            match crate::parse_str(&printed, "<fuzz>") {
+                Ok(second) => {
+                    crate::internal::strip_spans(first) == crate::internal::strip_spans(second)
+                }
+                Err(_) => false,
+            }
+        }
+    }
+
+    use crate::ast::{Directive, DirectiveKind, Span, Variable};
+    use std::sync::Arc;
+
+    /// Replaces every span with a fixed one so ASTs can be compared by content.
+    pub fn strip_spans(mut dirs: Vec<Directive>) -> Vec<Directive> {
+        let blank = Span {
+            file: Arc::from(""),
+            line: 0,
+            col: 0,
+        };
+        let fix_vars = |vars: &mut Vec<Variable>| {
+            for v in vars {
+                v.span = blank.clone();
+            }
+        };
+        let fix_actions = |acts: &mut Vec<crate::ast::Action>| {
+            for a in acts {
+                a.span = blank.clone();
+            }
+        };
+        for d in &mut dirs {
+            d.span = blank.clone();
+            match &mut d.kind {
+                DirectiveKind::Rule(r) => {
+                    fix_vars(&mut r.variables);
+                    r.operator.span = blank.clone();
+                    fix_actions(&mut r.actions);
+                }
+                DirectiveKind::Action(a) | DirectiveKind::DefaultAction(a) => fix_actions(a),
+                DirectiveKind::UpdateActionById { actions, .. } => fix_actions(actions),
+                DirectiveKind::UpdateTargetById {
+                    targets, replaced, ..
+                }
+                | DirectiveKind::UpdateTargetByTag {
+                    targets, replaced, ..
+                }
+                | DirectiveKind::UpdateTargetByMsg {
+                    targets, replaced, ..
+                } => {
+                    fix_vars(targets);
+                    if let Some(r) = replaced {
+                        r.span = blank.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+        dirs
+    }
+}

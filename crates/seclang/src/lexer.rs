@@ -1,0 +1,300 @@
+//! Lexical layer: physical lines to logical lines (comments dropped, continuations joined)
+//! and logical lines to whitespace-separated arguments with quotes removed.
+//!
+//! Every byte of a logical line can be mapped back to its physical line and column, so
+//! spans stay exact across `\` continuations and `\"` escapes.
+
+use std::borrow::Cow;
+
+use crate::error::ErrorKind;
+
+/// A run of a logical line that came from one physical line.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    /// Offset in the logical line where this run starts.
+    start: usize,
+    /// Physical line (1-based).
+    line: u32,
+    /// Column (1-based, bytes) of the run's first byte.
+    col: u32,
+}
+
+/// One directive's text, possibly joined from several physical lines.
+#[derive(Debug)]
+pub(crate) struct LogicalLine<'a> {
+    /// The joined text (borrowed when no continuation was involved).
+    pub(crate) text: Cow<'a, str>,
+    segments: Vec<Segment>,
+}
+
+impl LogicalLine<'_> {
+    /// Physical line and column of a byte offset in [`Self::text`].
+    pub(crate) fn position(&self, offset: usize) -> (u32, u32) {
+        let idx = self
+            .segments
+            .partition_point(|s| s.start <= offset)
+            .saturating_sub(1);
+        match self.segments.get(idx) {
+            Some(seg) => {
+                let delta = u32::try_from(offset.saturating_sub(seg.start)).unwrap_or(u32::MAX);
+                (seg.line, seg.col.saturating_add(delta))
+            }
+            None => (1, 1),
+        }
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Splits a source text into logical lines.
+///
+/// Rules (as libmodsecurity's scanner): a line whose first non-blank byte is `#` is a
+/// comment; blank lines are skipped; a line ending in a backslash (before an optional `\r`)
+/// continues on the next line, the backslash and line break being removed. A comment that
+/// ends in a backslash swallows the next line as well.
+pub(crate) fn logical_lines(src: &str) -> Vec<LogicalLine<'_>> {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let mut out = Vec::new();
+    // Pending continuation: text so far and its segments.
+    let mut pending: Option<(String, Vec<Segment>)> = None;
+    let mut in_comment = false;
+    for (idx, raw) in src.split('\n').enumerate() {
+        let line_no = to_u32(idx.saturating_add(1));
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let (body, continues) = match line.strip_suffix('\\') {
+            Some(b) => (b, true),
+            None => (line, false),
+        };
+        if in_comment {
+            in_comment = continues;
+            continue;
+        }
+        if let Some((mut text, mut segs)) = pending.take() {
+            segs.push(Segment {
+                start: text.len(),
+                line: line_no,
+                col: 1,
+            });
+            text.push_str(body);
+            if continues {
+                pending = Some((text, segs));
+            } else {
+                out.push(LogicalLine {
+                    text: Cow::Owned(text),
+                    segments: segs,
+                });
+            }
+            continue;
+        }
+        let trimmed = body.trim_start_matches([' ', '\t']);
+        if trimmed.starts_with('#') {
+            in_comment = continues;
+            continue;
+        }
+        if trimmed.trim_end_matches([' ', '\t', '\r']).is_empty() && !continues {
+            continue;
+        }
+        let seg = Segment {
+            start: 0,
+            line: line_no,
+            col: 1,
+        };
+        if continues {
+            pending = Some((body.to_owned(), vec![seg]));
+        } else {
+            out.push(LogicalLine {
+                text: Cow::Borrowed(body),
+                segments: vec![seg],
+            });
+        }
+    }
+    if let Some((text, segs)) = pending {
+        out.push(LogicalLine {
+            text: Cow::Owned(text),
+            segments: segs,
+        });
+    }
+    out
+}
+
+/// One argument of a directive, quotes removed.
+#[derive(Debug, Clone)]
+pub(crate) struct Arg {
+    /// The value: for a double-quoted argument `\"` became `"`, other bytes verbatim.
+    pub(crate) value: String,
+    /// Offset in the logical line of the argument's first byte (the quote if quoted).
+    pub(crate) token_start: usize,
+    /// Offset in the logical line of the value's first byte.
+    content_start: usize,
+    /// Offsets in `value` before which one escaping backslash was removed (sorted).
+    removed: Vec<usize>,
+    /// Whether the argument was written in double quotes.
+    pub(crate) quoted: bool,
+}
+
+impl Arg {
+    /// Offset in the logical line of byte `offset` of [`Self::value`].
+    pub(crate) fn source_offset(&self, offset: usize) -> usize {
+        let shift = self.removed.partition_point(|&r| r <= offset);
+        self.content_start
+            .saturating_add(offset)
+            .saturating_add(shift)
+    }
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// Splits a logical line into arguments. Errors carry the offset in the line.
+pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
+    let bytes = text.as_bytes();
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+            i += 1;
+        }
+        let Some(&first) = bytes.get(i) else {
+            break;
+        };
+        if first == b'"' {
+            let start = i;
+            let content_start = i + 1;
+            let mut value = String::new();
+            let mut removed = Vec::new();
+            let mut j = content_start;
+            let mut run_start = j;
+            let mut closed = false;
+            while let Some(&b) = bytes.get(j) {
+                match b {
+                    b'\\' => match bytes.get(j + 1) {
+                        Some(b'"') => {
+                            value.push_str(text.get(run_start..j).unwrap_or_default());
+                            removed.push(value.len());
+                            value.push('"');
+                            j += 2;
+                            run_start = j;
+                        }
+                        // Any other escaped byte is kept verbatim with its backslash
+                        // (regexes depend on it); `\\` does not escape a following quote.
+                        Some(_) => j += 2,
+                        None => j += 1,
+                    },
+                    b'"' => {
+                        closed = true;
+                        break;
+                    }
+                    _ => j += 1,
+                }
+            }
+            if !closed {
+                return Err((start, ErrorKind::UnterminatedQuote));
+            }
+            value.push_str(text.get(run_start..j).unwrap_or_default());
+            let after = j + 1;
+            if bytes.get(after).is_some_and(|&b| !is_blank(b)) {
+                return Err((after, ErrorKind::TextAfterQuote));
+            }
+            args.push(Arg {
+                value,
+                token_start: start,
+                content_start,
+                removed,
+                quoted: true,
+            });
+            i = after;
+        } else {
+            let start = i;
+            while bytes.get(i).is_some_and(|&b| !is_blank(b)) {
+                i += 1;
+            }
+            args.push(Arg {
+                value: text.get(start..i).unwrap_or_default().to_owned(),
+                token_start: start,
+                content_start: start,
+                removed: Vec::new(),
+                quoted: false,
+            });
+        }
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(src: &str) -> Vec<String> {
+        logical_lines(src)
+            .iter()
+            .map(|l| l.text.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn logical_line_rules() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a\nb\n", &["a", "b"]),
+            ("# c\n  # c2\n\n \t\na", &["a"]),
+            ("a \\\n  b", &["a   b"]),
+            ("a \\\r\n  b\r\nc\r\n", &["a   b", "c"]),
+            ("# c \\\nswallowed\nb", &["b"]),
+            ("a \\\n# not a comment", &["a # not a comment"]),
+            ("a \\", &["a "]),
+            ("\u{feff}a", &["a"]),
+        ];
+        for (src, want) in cases {
+            assert_eq!(texts(src), *want, "{src:?}");
+        }
+    }
+
+    #[test]
+    fn positions_across_continuations() {
+        let lines = logical_lines("\n  SecRule A \\\n    \"b\"\n");
+        let l = &lines[0];
+        assert_eq!(l.position(2), (2, 3));
+        let off = l.text.find('"').unwrap();
+        assert_eq!(l.position(off), (3, 5));
+    }
+
+    #[test]
+    fn argument_rules() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a b\tc", &["a", "b", "c"]),
+            (r#""a b" c"#, &["a b", "c"]),
+            (r#""a \"b\"""#, &[r#"a "b""#]),
+            (r#""a\d\\" x"#, &[r"a\d\\", "x"]),
+            (r#""" x"#, &["", "x"]),
+            (r#"un"quoted"#, &[r#"un"quoted"#]),
+        ];
+        for (src, want) in cases {
+            let got: Vec<String> = split_args(src)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.value)
+                .collect();
+            assert_eq!(got, *want, "{src:?}");
+        }
+        assert!(matches!(
+            split_args(r#"a "b"#),
+            Err((2, ErrorKind::UnterminatedQuote))
+        ));
+        assert!(matches!(
+            split_args(r#""b"c"#),
+            Err((3, ErrorKind::TextAfterQuote))
+        ));
+    }
+
+    #[test]
+    fn source_offsets_skip_escapes() {
+        let args = split_args(r#"x "a\"b\"c""#).unwrap();
+        let a = &args[1];
+        assert_eq!(a.value, r#"a"b"c"#);
+        // value offsets 0..5 -> line offsets
+        let got: Vec<usize> = (0..5).map(|o| a.source_offset(o)).collect();
+        assert_eq!(got, vec![3, 5, 6, 8, 9]);
+    }
+}

@@ -1,0 +1,262 @@
+//! Printer: AST back to SecLang text that parses to the same AST (spans aside).
+
+use std::fmt::Write as _;
+
+use crate::ast::{Action, Directive, DirectiveKind, IdRange, Operator, Selector, Variable};
+
+/// Prints directives, one per line. Rules are printed on one line each; their chained
+/// successors follow on the next line, indented.
+pub fn print(directives: &[Directive]) -> String {
+    let mut out = String::new();
+    let mut in_chain = false;
+    for d in directives {
+        if in_chain {
+            out.push_str("    ");
+        }
+        in_chain = false;
+        match &d.kind {
+            DirectiveKind::Rule(rule) => {
+                out.push_str("SecRule ");
+                out.push_str(&quote_arg(&variables(&rule.variables)));
+                out.push(' ');
+                out.push_str(&quote_always(&operator(&rule.operator)));
+                if !rule.actions.is_empty() {
+                    out.push(' ');
+                    out.push_str(&quote_always(&actions(&rule.actions)));
+                }
+                in_chain = rule
+                    .actions
+                    .iter()
+                    .any(|a| a.name.eq_ignore_ascii_case("chain"));
+            }
+            DirectiveKind::Action(a) => {
+                out.push_str("SecAction ");
+                out.push_str(&quote_always(&actions(a)));
+            }
+            DirectiveKind::DefaultAction(a) => {
+                out.push_str("SecDefaultAction ");
+                out.push_str(&quote_always(&actions(a)));
+            }
+            DirectiveKind::Marker(m) => {
+                out.push_str("SecMarker ");
+                out.push_str(&quote_arg(m));
+            }
+            DirectiveKind::RemoveById(ids) => {
+                out.push_str("SecRuleRemoveById ");
+                out.push_str(&id_list(ids));
+            }
+            DirectiveKind::RemoveByTag(t) => {
+                out.push_str("SecRuleRemoveByTag ");
+                out.push_str(&quote_always(t));
+            }
+            DirectiveKind::RemoveByMsg(m) => {
+                out.push_str("SecRuleRemoveByMsg ");
+                out.push_str(&quote_always(m));
+            }
+            DirectiveKind::UpdateTargetById {
+                ids,
+                targets,
+                replaced,
+            } => {
+                out.push_str("SecRuleUpdateTargetById ");
+                out.push_str(&quote_arg(&id_list(ids)));
+                update_targets(&mut out, targets, replaced.as_ref());
+            }
+            DirectiveKind::UpdateTargetByTag {
+                tag,
+                targets,
+                replaced,
+            } => {
+                out.push_str("SecRuleUpdateTargetByTag ");
+                out.push_str(&quote_always(tag));
+                update_targets(&mut out, targets, replaced.as_ref());
+            }
+            DirectiveKind::UpdateTargetByMsg {
+                msg,
+                targets,
+                replaced,
+            } => {
+                out.push_str("SecRuleUpdateTargetByMsg ");
+                out.push_str(&quote_always(msg));
+                update_targets(&mut out, targets, replaced.as_ref());
+            }
+            DirectiveKind::UpdateActionById { id, actions: a } => {
+                let _ = write!(out, "SecRuleUpdateActionById {id} ");
+                out.push_str(&quote_always(&actions(a)));
+            }
+            DirectiveKind::Setting { name, args } => {
+                out.push_str(name);
+                for a in args {
+                    out.push(' ');
+                    out.push_str(&quote_arg(a));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn update_targets(out: &mut String, targets: &[Variable], replaced: Option<&Variable>) {
+    out.push(' ');
+    out.push_str(&quote_always(&variables(targets)));
+    if let Some(r) = replaced {
+        out.push(' ');
+        out.push_str(&quote_always(&variables(std::slice::from_ref(r))));
+    }
+}
+
+fn id_list(ids: &[IdRange]) -> String {
+    let mut s = String::new();
+    for (i, r) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        if r.start == r.end {
+            let _ = write!(s, "{}", r.start);
+        } else {
+            let _ = write!(s, "{}-{}", r.start, r.end);
+        }
+    }
+    s
+}
+
+/// The text of a variable list, e.g. `ARGS|!ARGS:'a b'|&TX:/^x/`.
+pub(crate) fn variables(vars: &[Variable]) -> String {
+    let mut s = String::new();
+    for (i, v) in vars.iter().enumerate() {
+        if i > 0 {
+            s.push('|');
+        }
+        if v.negated {
+            s.push('!');
+        }
+        if v.count {
+            s.push('&');
+        }
+        s.push_str(&v.name);
+        match &v.selector {
+            None => {}
+            Some(Selector::Regex(r)) => {
+                let _ = write!(s, ":/{r}/");
+            }
+            Some(Selector::Key(k)) => {
+                s.push(':');
+                let xml = v.name.eq_ignore_ascii_case("XML");
+                let plain = !k.is_empty()
+                    && !k.starts_with('\'')
+                    && (xml || !k.starts_with('/'))
+                    && !k
+                        .bytes()
+                        .any(|b| b == b'|' || b.is_ascii_whitespace() || b == b'"');
+                if plain {
+                    s.push_str(k);
+                } else {
+                    s.push_str(&single_quote(k));
+                }
+            }
+        }
+    }
+    s
+}
+
+fn operator(op: &Operator) -> String {
+    let mut s = String::new();
+    if op.negated {
+        s.push('!');
+    }
+    s.push('@');
+    s.push_str(&op.name);
+    if !op.argument.is_empty() {
+        s.push(' ');
+        s.push_str(&op.argument);
+    }
+    s
+}
+
+/// The text of an action list, e.g. `id:1,msg:'a, b',chain`.
+pub(crate) fn actions(actions: &[Action]) -> String {
+    let mut s = String::new();
+    for (i, a) in actions.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&a.name);
+        if let Some(v) = &a.value {
+            s.push(':');
+            let prefer_quotes = ["msg", "logdata", "tag", "ver"]
+                .iter()
+                .any(|n| a.name.eq_ignore_ascii_case(n));
+            let needs = v.is_empty()
+                || v.starts_with('\'')
+                || v.bytes().any(|b| b == b',' || b.is_ascii_whitespace());
+            if needs || (prefer_quotes && quotable(v, b'\'')) {
+                s.push_str(&single_quote(v));
+            } else {
+                s.push_str(v);
+            }
+        }
+    }
+    s
+}
+
+/// Whether `v` survives being wrapped in `q` quotes with each `q` escaped: no `q` may
+/// follow an odd run of backslashes and the text may not end in one.
+fn quotable(v: &str, q: u8) -> bool {
+    let mut run = 0usize;
+    for b in v.bytes() {
+        if b == b'\\' {
+            run += 1;
+            continue;
+        }
+        if b == q && !run.is_multiple_of(2) {
+            return false;
+        }
+        run = 0;
+    }
+    run.is_multiple_of(2)
+}
+
+fn single_quote(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('\'');
+    for c in v.chars() {
+        if c == '\'' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('\'');
+    s
+}
+
+/// Double-quotes `v`, escaping `"` (unless it cannot be quoted faithfully: then bare).
+fn quote_always(v: &str) -> String {
+    if !quotable(v, b'"') {
+        return v.to_owned();
+    }
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        if c == '"' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
+/// Leaves a simple argument bare; quotes anything with blanks, quotes or a leading `#`.
+fn quote_arg(v: &str) -> String {
+    let bare = !v.is_empty()
+        && !v.starts_with('"')
+        && !v.starts_with('#')
+        && !v.bytes().any(|b| b.is_ascii_whitespace())
+        && !v.ends_with('\\');
+    if bare || !quotable(v, b'"') {
+        v.to_owned()
+    } else {
+        quote_always(v)
+    }
+}

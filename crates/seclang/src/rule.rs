@@ -1,0 +1,665 @@
+//! Parsers for the pieces of a rule: the variable list, the operator, the action list and
+//! rule id lists. Each works on an argument's value (quotes already removed) and reports
+//! errors as byte offsets into that value, which the caller maps to a [`Span`].
+
+use crate::ast::Span;
+use crate::ast::{Action, IdRange, Operator, Selector, Variable};
+use crate::error::ErrorKind;
+
+/// An error at a byte offset of the value being parsed.
+pub(crate) type PieceError = (usize, ErrorKind);
+
+/// Every variable (collection) name libmodsecurity v3 accepts, upper case, sorted.
+const VARIABLES: &[&str] = &[
+    "ARGS",
+    "ARGS_COMBINED_SIZE",
+    "ARGS_GET",
+    "ARGS_GET_NAMES",
+    "ARGS_NAMES",
+    "ARGS_POST",
+    "ARGS_POST_NAMES",
+    "AUTH_TYPE",
+    "DURATION",
+    "ENV",
+    "FILES",
+    "FILES_COMBINED_SIZE",
+    "FILES_NAMES",
+    "FILES_SIZES",
+    "FILES_TMPNAMES",
+    "FILES_TMP_CONTENT",
+    "FULL_REQUEST",
+    "FULL_REQUEST_LENGTH",
+    "GEO",
+    "GLOBAL",
+    "HIGHEST_SEVERITY",
+    "INBOUND_DATA_ERROR",
+    "IP",
+    "MATCHED_VAR",
+    "MATCHED_VARS",
+    "MATCHED_VARS_NAMES",
+    "MATCHED_VAR_NAME",
+    "MODSEC_BUILD",
+    "MSC_PCRE_ERROR",
+    "MSC_PCRE_LIMITS_EXCEEDED",
+    "MULTIPART_BOUNDARY_QUOTED",
+    "MULTIPART_BOUNDARY_WHITESPACE",
+    "MULTIPART_CRLF_LF_LINES",
+    "MULTIPART_DATA_AFTER",
+    "MULTIPART_DATA_BEFORE",
+    "MULTIPART_FILENAME",
+    "MULTIPART_FILE_LIMIT_EXCEEDED",
+    "MULTIPART_HEADER_FOLDING",
+    "MULTIPART_INVALID_HEADER_FOLDING",
+    "MULTIPART_INVALID_PART",
+    "MULTIPART_INVALID_QUOTING",
+    "MULTIPART_LF_LINE",
+    "MULTIPART_MISSING_SEMICOLON",
+    "MULTIPART_NAME",
+    "MULTIPART_PART_HEADERS",
+    "MULTIPART_SEMICOLON_MISSING",
+    "MULTIPART_STRICT_ERROR",
+    "MULTIPART_UNMATCHED_BOUNDARY",
+    "OUTBOUND_DATA_ERROR",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "REMOTE_USER",
+    "REQBODY_ERROR",
+    "REQBODY_ERROR_MSG",
+    "REQBODY_PROCESSOR",
+    "REQBODY_PROCESSOR_ERROR",
+    "REQBODY_PROCESSOR_ERROR_MSG",
+    "REQUEST_BASENAME",
+    "REQUEST_BODY",
+    "REQUEST_BODY_LENGTH",
+    "REQUEST_COOKIES",
+    "REQUEST_COOKIES_NAMES",
+    "REQUEST_FILENAME",
+    "REQUEST_HEADERS",
+    "REQUEST_HEADERS_NAMES",
+    "REQUEST_LINE",
+    "REQUEST_METHOD",
+    "REQUEST_PROTOCOL",
+    "REQUEST_URI",
+    "REQUEST_URI_RAW",
+    "RESOURCE",
+    "RESPONSE_BODY",
+    "RESPONSE_CONTENT_LENGTH",
+    "RESPONSE_CONTENT_TYPE",
+    "RESPONSE_HEADERS",
+    "RESPONSE_HEADERS_NAMES",
+    "RESPONSE_PROTOCOL",
+    "RESPONSE_STATUS",
+    "RULE",
+    "SERVER_ADDR",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SESSION",
+    "SESSIONID",
+    "STATUS",
+    "STATUS_LINE",
+    "TIME",
+    "TIME_DAY",
+    "TIME_EPOCH",
+    "TIME_HOUR",
+    "TIME_MIN",
+    "TIME_MON",
+    "TIME_SEC",
+    "TIME_WDAY",
+    "TIME_YEAR",
+    "TX",
+    "UNIQUE_ID",
+    "URLENCODED_ERROR",
+    "USER",
+    "USERID",
+    "WEBAPPID",
+    "WEBSERVER_ERROR_LOG",
+    "XML",
+];
+
+/// Whether `name` (any case) is a variable libmodsecurity knows.
+pub(crate) fn is_known_variable(name: &str) -> bool {
+    VARIABLES
+        .binary_search_by(|probe| cmp_ignore_ascii_case(probe, name))
+        .is_ok()
+}
+
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_uppercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_uppercase()))
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Reads a single-quoted string starting at `open` (the quote). `\'` becomes `'`; any other
+/// backslash is kept with the byte after it. Returns the value and the offset after the
+/// closing quote.
+fn single_quoted(s: &str, open: usize) -> Result<(String, usize), PieceError> {
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    let mut j = open + 1;
+    let mut run = j;
+    while let Some(&b) = bytes.get(j) {
+        match b {
+            b'\\' => match bytes.get(j + 1) {
+                Some(b'\'') => {
+                    out.push_str(s.get(run..j).unwrap_or_default());
+                    out.push('\'');
+                    j += 2;
+                    run = j;
+                }
+                Some(_) => j += 2,
+                None => j += 1,
+            },
+            b'\'' => {
+                out.push_str(s.get(run..j).unwrap_or_default());
+                return Ok((out, j + 1));
+            }
+            _ => j += 1,
+        }
+    }
+    Err((open, ErrorKind::UnterminatedSingleQuote))
+}
+
+/// Parses a `|`-separated variable list. `span_at` maps a byte offset of `s` to a span.
+pub(crate) fn parse_variables(
+    s: &str,
+    span_at: &dyn Fn(usize) -> Span,
+) -> Result<Vec<Variable>, PieceError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+            i += 1;
+        }
+        let start = i;
+        let (mut negated, mut count) = (false, false);
+        loop {
+            match bytes.get(i) {
+                Some(b'!') if !negated => negated = true,
+                Some(b'&') if !count => count = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let name_start = i;
+        while bytes.get(i).is_some_and(|&b| is_word(b)) {
+            i += 1;
+        }
+        let name = s.get(name_start..i).unwrap_or_default();
+        if name.is_empty() {
+            let what = if bytes.get(i).is_none() && out.is_empty() && start == name_start {
+                "empty variable list".to_owned()
+            } else {
+                "expected a variable name".to_owned()
+            };
+            return Err((i, ErrorKind::BadVariable(what)));
+        }
+        if !is_known_variable(name) {
+            return Err((
+                name_start,
+                ErrorKind::BadVariable(format!("unknown variable `{name}`")),
+            ));
+        }
+        let mut selector = None;
+        if bytes.get(i) == Some(&b':') {
+            i += 1;
+            let is_xml = name.eq_ignore_ascii_case("XML");
+            match bytes.get(i) {
+                Some(b'\'') => {
+                    let (key, next) = single_quoted(s, i)?;
+                    selector = Some(Selector::Key(key));
+                    i = next;
+                }
+                Some(b'/') if !is_xml => {
+                    let open = i;
+                    let mut j = i + 1;
+                    let mut close = None;
+                    while let Some(&b) = bytes.get(j) {
+                        match b {
+                            b'\\' => j += 2,
+                            b'/' => {
+                                close = Some(j);
+                                break;
+                            }
+                            _ => j += 1,
+                        }
+                    }
+                    let Some(close) = close else {
+                        return Err((
+                            open,
+                            ErrorKind::BadVariable("unterminated /regex/ selector".to_owned()),
+                        ));
+                    };
+                    let re = s.get(open + 1..close).unwrap_or_default();
+                    selector = Some(Selector::Regex(re.to_owned()));
+                    i = close + 1;
+                }
+                _ => {
+                    let key_start = i;
+                    while bytes.get(i).is_some_and(|&b| b != b'|') {
+                        i += 1;
+                    }
+                    let key = s
+                        .get(key_start..i)
+                        .unwrap_or_default()
+                        .trim_end_matches(|c: char| c.is_ascii_whitespace());
+                    if !key.is_empty() {
+                        selector = Some(Selector::Key(key.to_owned()));
+                    }
+                }
+            }
+        }
+        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+            i += 1;
+        }
+        out.push(Variable {
+            span: span_at(start),
+            negated,
+            count,
+            name: name.to_owned(),
+            selector,
+        });
+        match bytes.get(i) {
+            None => break,
+            Some(b'|') => {
+                i += 1;
+                let mut k = i;
+                while bytes.get(k).is_some_and(|&b| is_blank(b)) {
+                    k += 1;
+                }
+                if bytes.get(k).is_none() {
+                    return Err((
+                        i.saturating_sub(1),
+                        ErrorKind::BadVariable("trailing `|`".to_owned()),
+                    ));
+                }
+            }
+            Some(_) => {
+                return Err((
+                    i,
+                    ErrorKind::BadVariable("unexpected character after variable".to_owned()),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an operator string: `[!]@name[ argument]`, or a bare regex meaning `@rx`.
+pub(crate) fn parse_operator(s: &str, span: Span) -> Result<Operator, PieceError> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+        i += 1;
+    }
+    let negated = bytes.get(i) == Some(&b'!');
+    if negated {
+        i += 1;
+    }
+    let mut j = i;
+    while bytes.get(j).is_some_and(|&b| is_blank(b)) {
+        j += 1;
+    }
+    if bytes.get(j) != Some(&b'@') {
+        // No operator name: the whole string (after a leading `!`) is a regex.
+        let from = if bytes.first() == Some(&b'!') { 1 } else { 0 };
+        return Ok(Operator {
+            span,
+            negated,
+            name: "rx".to_owned(),
+            argument: s.get(from..).unwrap_or_default().to_owned(),
+        });
+    }
+    let name_start = j + 1;
+    let mut k = name_start;
+    while bytes.get(k).is_some_and(|&b| is_word(b)) {
+        k += 1;
+    }
+    let name = s.get(name_start..k).unwrap_or_default();
+    if name.is_empty() {
+        return Err((
+            j,
+            ErrorKind::BadOperator("missing name after `@`".to_owned()),
+        ));
+    }
+    let argument = match bytes.get(k) {
+        None => "",
+        Some(&b) if is_blank(b) => s.get(k + 1..).unwrap_or_default(),
+        Some(_) => {
+            return Err((
+                k,
+                ErrorKind::BadOperator(format!(
+                    "unexpected character after operator name `@{name}`"
+                )),
+            ));
+        }
+    };
+    Ok(Operator {
+        span,
+        negated,
+        name: name.to_owned(),
+        argument: argument.to_owned(),
+    })
+}
+
+/// Parses a comma-separated action list.
+pub(crate) fn parse_actions(
+    s: &str,
+    span_at: &dyn Fn(usize) -> Span,
+) -> Result<Vec<Action>, PieceError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_blank(b) || b == b',') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let name_start = i;
+        while bytes.get(i).is_some_and(|&b| is_word(b)) {
+            i += 1;
+        }
+        let name = s.get(name_start..i).unwrap_or_default();
+        if name.is_empty() {
+            return Err((
+                name_start,
+                ErrorKind::BadAction("expected an action name".to_owned()),
+            ));
+        }
+        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+            i += 1;
+        }
+        let value = match bytes.get(i) {
+            None | Some(b',') => None,
+            Some(b':') => {
+                i += 1;
+                while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+                    i += 1;
+                }
+                if bytes.get(i) == Some(&b'\'') {
+                    let (v, next) = single_quoted(s, i)?;
+                    i = next;
+                    while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+                        i += 1;
+                    }
+                    if bytes.get(i).is_some_and(|&b| b != b',') {
+                        return Err((
+                            i,
+                            ErrorKind::BadAction(format!(
+                                "unexpected text after quoted value of `{name}`"
+                            )),
+                        ));
+                    }
+                    Some(v)
+                } else {
+                    let v_start = i;
+                    while bytes.get(i).is_some_and(|&b| b != b',') {
+                        i += 1;
+                    }
+                    let v = s
+                        .get(v_start..i)
+                        .unwrap_or_default()
+                        .trim_end_matches(|c: char| c.is_ascii_whitespace());
+                    Some(v.to_owned())
+                }
+            }
+            Some(_) => {
+                return Err((
+                    i,
+                    ErrorKind::BadAction(format!("unexpected character after action `{name}`")),
+                ));
+            }
+        };
+        out.push(Action {
+            span: span_at(name_start),
+            name: name.to_owned(),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses rule ids and ranges separated by blanks or commas: `1 2,100-200`.
+pub(crate) fn parse_ids(s: &str) -> Result<Vec<IdRange>, PieceError> {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(|&b| is_blank(b) || b == b',') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        while bytes.get(i).is_some_and(|&b| !is_blank(b) && b != b',') {
+            i += 1;
+        }
+        let word = s.get(start..i).unwrap_or_default();
+        let bad = || (start, ErrorKind::BadId(word.to_owned()));
+        let range = match word.split_once('-') {
+            Some((a, b)) => {
+                let a = parse_id(a).ok_or_else(bad)?;
+                let b = parse_id(b).ok_or_else(bad)?;
+                if a > b {
+                    return Err(bad());
+                }
+                IdRange { start: a, end: b }
+            }
+            None => {
+                let a = parse_id(word).ok_or_else(bad)?;
+                IdRange { start: a, end: a }
+            }
+        };
+        out.push(range);
+    }
+    if out.is_empty() {
+        return Err((0, ErrorKind::BadId(s.to_owned())));
+    }
+    Ok(out)
+}
+
+/// A rule id: decimal digits only, fitting in `u64`.
+pub(crate) fn parse_id(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn sp(off: usize) -> Span {
+        Span {
+            file: Arc::from("t"),
+            line: 1,
+            col: u32::try_from(off + 1).unwrap(),
+        }
+    }
+
+    #[test]
+    fn variable_table_is_sorted_and_unique() {
+        assert!(VARIABLES.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_known_variable("request_headers"));
+        assert!(!is_known_variable("NOPE"));
+    }
+
+    fn vars(s: &str) -> Vec<String> {
+        parse_variables(s, &sp)
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let sel = match &v.selector {
+                    None => String::new(),
+                    Some(Selector::Key(k)) => format!("=key[{k}]"),
+                    Some(Selector::Regex(r)) => format!("=re[{r}]"),
+                };
+                format!(
+                    "{}{}{}{}@{}",
+                    if v.negated { "!" } else { "" },
+                    if v.count { "&" } else { "" },
+                    v.name,
+                    sel,
+                    v.span.col
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn variable_lists() {
+        let cases: &[(&str, &[&str])] = &[
+            ("ARGS", &["ARGS@1"]),
+            ("ARGS|!ARGS:foo", &["ARGS@1", "!ARGS=key[foo]@6"]),
+            ("&TX:x", &["&TX=key[x]@1"]),
+            ("ARGS:/^id_|x/|TX:0", &["ARGS=re[^id_|x]@1", "TX=key[0]@15"]),
+            (r"ARGS:/a\/b/", &[r"ARGS=re[a\/b]@1"]),
+            ("XML:/*", &["XML=key[/*]@1"]),
+            ("XML://@*", &["XML=key[//@*]@1"]),
+            (
+                "REQUEST_HEADERS:User-Agent",
+                &["REQUEST_HEADERS=key[User-Agent]@1"],
+            ),
+            ("ARGS:'a|b'|args", &["ARGS=key[a|b]@1", "args@12"]),
+            (r"ARGS:'it\'s'", &["ARGS=key[it's]@1"]),
+            ("request_cookies:", &["request_cookies@1"]),
+            ("ARGS | ARGS_NAMES", &["ARGS@1", "ARGS_NAMES@8"]),
+        ];
+        for (s, want) in cases {
+            assert_eq!(vars(s), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn bad_variables() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("", 0, "empty variable list"),
+            ("FOO", 0, "unknown variable `FOO`"),
+            ("ARGS|", 4, "trailing `|`"),
+            ("ARGS||TX", 5, "expected a variable name"),
+            ("ARGS:/abc", 5, "unterminated /regex/ selector"),
+            ("ARGS:/abc/x", 10, "unexpected character after variable"),
+            ("ARGS:'abc", 5, ""),
+            ("ARGS.x", 4, "unexpected character after variable"),
+        ];
+        for (s, off, msg) in cases {
+            let (o, kind) = parse_variables(s, &sp).unwrap_err();
+            assert_eq!(o, *off, "{s}");
+            if !msg.is_empty() {
+                assert_eq!(kind, ErrorKind::BadVariable((*msg).to_owned()), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn operators() {
+        let cases: &[(&str, bool, &str, &str)] = &[
+            ("@rx ^a b", false, "rx", "^a b"),
+            ("!@rx a", true, "rx", "a"),
+            ("@rx  two", false, "rx", " two"),
+            ("@unconditionalMatch", false, "unconditionalMatch", ""),
+            ("attack", false, "rx", "attack"),
+            ("!attack", true, "rx", "attack"),
+            ("", false, "rx", ""),
+            ("@pmFromFile a.data", false, "pmFromFile", "a.data"),
+            ("@eq 0", false, "eq", "0"),
+        ];
+        for (s, neg, name, arg) in cases {
+            let op = parse_operator(s, sp(0)).unwrap();
+            assert_eq!(
+                (op.negated, op.name.as_str(), op.argument.as_str()),
+                (*neg, *name, *arg),
+                "{s}"
+            );
+        }
+        assert!(parse_operator("@ x", sp(0)).is_err());
+        assert!(parse_operator("@rx/x", sp(0)).is_err());
+    }
+
+    fn acts(s: &str) -> Vec<(String, Option<String>)> {
+        parse_actions(s, &sp)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.name, a.value))
+            .collect()
+    }
+
+    #[test]
+    fn action_lists() {
+        let o = |s: &str| Some(s.to_owned());
+        type Case<'a> = (&'a str, Vec<(&'a str, Option<String>)>);
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "id:1,phase:2,deny",
+                vec![("id", o("1")), ("phase", o("2")), ("deny", None)],
+            ),
+            ("chain", vec![("chain", None)]),
+            (
+                "  id:1,    pass,   nolog",
+                vec![("id", o("1")), ("pass", None), ("nolog", None)],
+            ),
+            (
+                "msg:'a, b',t:none",
+                vec![("msg", o("a, b")), ("t", o("none"))],
+            ),
+            (r"msg:'it\'s \d'", vec![("msg", o(r"it's \d"))]),
+            (
+                "setvar:'tx.a=+%{tx.b}'",
+                vec![("setvar", o("tx.a=+%{tx.b}"))],
+            ),
+            (
+                "ctl:ruleRemoveTargetById=1;ARGS:x",
+                vec![("ctl", o("ruleRemoveTargetById=1;ARGS:x"))],
+            ),
+            ("msg:''", vec![("msg", o(""))]),
+            ("", vec![]),
+            ("id:1,", vec![("id", o("1"))]),
+        ];
+        for (s, want) in cases {
+            let want: Vec<(String, Option<String>)> =
+                want.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
+            assert_eq!(acts(s), want, "{s}");
+        }
+        assert!(matches!(
+            parse_actions("msg:'abc", &sp),
+            Err((4, ErrorKind::UnterminatedSingleQuote))
+        ));
+        assert!(parse_actions("msg:'a'b", &sp).is_err());
+        assert!(parse_actions("-x", &sp).is_err());
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(
+            parse_ids("1 2,100-200").unwrap(),
+            vec![
+                IdRange { start: 1, end: 1 },
+                IdRange { start: 2, end: 2 },
+                IdRange {
+                    start: 100,
+                    end: 200
+                }
+            ]
+        );
+        assert!(parse_ids("x").is_err());
+        assert!(parse_ids("5-1").is_err());
+        assert!(parse_ids("").is_err());
+        assert!(parse_ids("99999999999999999999999").is_err());
+    }
+}
