@@ -381,14 +381,20 @@ impl<'a> Driver<'a> {
     ) -> Result<(), Fail> {
         let here = |kind: ErrorKind| Fail::Here(span.clone(), kind);
         let p = Path::new(pattern);
-        let full = if p.is_absolute() {
+        let full = normalize(&if p.is_absolute() {
             p.to_path_buf()
         } else {
             Path::new(&**file)
                 .parent()
                 .map_or_else(|| p.to_path_buf(), |d| d.join(p))
+        });
+        let has_wildcard = full.to_string_lossy().contains(['*', '?']);
+        let globbed = if has_wildcard {
+            self.loader.glob(&full)
+        } else {
+            Ok(vec![full.clone()])
         };
-        let files = match self.loader.glob(&full) {
+        let files = match globbed {
             Ok(f) => f,
             Err(_) if optional => return Ok(()),
             Err(e) => {
