@@ -48,6 +48,16 @@ pub enum ErrorKind {
     /// An action is malformed.
     #[error("bad action: {0}")]
     BadAction(String),
+    /// A configuration directive has a value it does not accept.
+    #[error("{directive}: bad value `{value}` (expected {expected})")]
+    BadValue {
+        /// The directive as written.
+        directive: String,
+        /// The value as written.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
     /// A rule id or id range is malformed.
     #[error("bad rule id `{0}`")]
     BadId(String),

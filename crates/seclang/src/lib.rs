@@ -38,6 +38,7 @@ pub mod loader;
 mod parser;
 mod print;
 mod rule;
+mod settings;
 
 use std::path::Path;
 use std::sync::Arc;

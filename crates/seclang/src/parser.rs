@@ -11,10 +11,10 @@ use crate::loader::FileLoader;
 use crate::rule::{
     PieceError, parse_actions, parse_id, parse_ids, parse_operator, parse_variables,
 };
+use crate::settings::{self, Problem};
 
 /// Parser settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Options {
     /// Whether `Include` / `IncludeOptional` are honoured. When false they are an error
     /// ("Include not allowed here"), as for per-Ingress snippets.
@@ -359,12 +359,19 @@ impl<'a> Driver<'a> {
                 return self.include(&p.value, file, span, kind == Kind::IncludeOptional);
             }
             Kind::Setting => {
-                if rest.is_empty() {
-                    return Err(missing("value"));
+                let args: Vec<String> = rest.iter().map(|a| a.value.clone()).collect();
+                match settings::check(name, &args) {
+                    Ok(()) => {}
+                    Err(Problem::Missing(expected)) => return Err(missing(expected)),
+                    Err(Problem::TooMany(max)) => too_many(max)?,
+                    Err(Problem::Bad(i, kind)) => {
+                        let off = rest.get(i).map_or(0, |a| a.token_start);
+                        return Err(Fail::Here(at(off), kind));
+                    }
                 }
                 DirectiveKind::Setting {
                     name: name.to_owned(),
-                    args: rest.iter().map(|a| a.value.clone()).collect(),
+                    args,
                 }
             }
         };

@@ -124,7 +124,32 @@ fn error_table() {
         (
             "SecRuleEngine",
             (1, 14),
-            "SecRuleEngine: missing argument (value)",
+            "SecRuleEngine: missing argument (On, Off or DetectionOnly)",
+        ),
+        (
+            "SecRuleEngine Yes",
+            (1, 15),
+            "SecRuleEngine: bad value `Yes` (expected On, Off or DetectionOnly)",
+        ),
+        (
+            "SecRuleEngine On Off",
+            (1, 18),
+            "SecRuleEngine: too many arguments (at most 1)",
+        ),
+        (
+            "SecRequestBodyLimit 13MB",
+            (1, 21),
+            "SecRequestBodyLimit: bad value `13MB` (expected a number)",
+        ),
+        (
+            "SecAuditLogParts ABX",
+            (1, 18),
+            "SecAuditLogParts: bad value `ABX` (expected audit log parts (letters A-K, Z))",
+        ),
+        (
+            "SecResponseBodyMimeTypesClear x",
+            (1, 31),
+            "SecResponseBodyMimeTypesClear: too many arguments (at most 0)",
         ),
         ("Include other.conf", (1, 1), "Include not allowed here"),
         (
@@ -345,7 +370,8 @@ fn printer_round_trips_edge_cases() {
         r#"SecAction "id:1,msg:'',setvar:tx.a=b c""#,
         r#"SecAction id:1,setvar:tx.a=\'"#,
         r#"SecMarker "a b""#,
-        "SecRuleEngine \"#x\"",
+        "SecDebugLog \"#x\"",
+        "SecResponseBodyMimeTypesClear",
         r#"SecRule ARGS "@rx a" "id:1,chain"
 SecRule ARGS "@rx b" "t:none""#,
     ] {
