@@ -52,8 +52,9 @@ fn to_u32(n: usize) -> u32 {
 ///
 /// Rules (as libmodsecurity's scanner): a line whose first non-blank byte is `#` is a
 /// comment; blank lines are skipped; a line ending in a backslash (before an optional `\r`)
-/// continues on the next line, the backslash and line break being removed. A comment that
-/// ends in a backslash swallows the next line as well.
+/// continues on the next line, the backslash and line break being removed. A commented-out
+/// `SecRule`/`SecAction` that ends in a backslash swallows the following lines up to one that
+/// does not; other comments end at their line break.
 pub(crate) fn logical_lines(src: &str) -> Vec<LogicalLine<'_>> {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut out = Vec::new();
@@ -89,8 +90,14 @@ pub(crate) fn logical_lines(src: &str) -> Vec<LogicalLine<'_>> {
             continue;
         }
         let trimmed = body.trim_start_matches([' ', '\t']);
-        if trimmed.starts_with('#') {
-            in_comment = continues;
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            // Only a commented-out rule continues onto the next lines (libmodsecurity's
+            // COMMENT state); any other comment ends at the line break.
+            let commented_rule = {
+                let c = comment.trim_start_matches([' ', '\t']);
+                c.starts_with("SecRule") || c.starts_with("SecAction")
+            };
+            in_comment = commented_rule && ends_with_continuation(line);
             continue;
         }
         if trimmed.trim_end_matches([' ', '\t', '\r']).is_empty() && !continues {
@@ -117,6 +124,12 @@ pub(crate) fn logical_lines(src: &str) -> Vec<LogicalLine<'_>> {
         });
     }
     out
+}
+
+/// A backslash ending a line, possibly followed by blanks (as libmodsecurity accepts after a
+/// commented-out rule).
+fn ends_with_continuation(line: &str) -> bool {
+    line.trim_end_matches([' ', '\t']).ends_with('\\')
 }
 
 /// One argument of a directive, quotes removed.
@@ -148,7 +161,8 @@ fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
 }
 
-/// Splits a logical line into arguments. Errors carry the offset in the line.
+/// Splits a logical line into arguments. Errors carry the offset in the line. An unquoted
+/// word starting with `#` after the first argument starts a comment to the end of the line.
 pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
     let bytes = text.as_bytes();
     let mut args = Vec::new();
@@ -206,6 +220,9 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
                 quoted: true,
             });
             i = after;
+        } else if first == b'#' && !args.is_empty() {
+            // A trailing comment after the directive's arguments.
+            break;
         } else {
             let start = i;
             while bytes.get(i).is_some_and(|&b| !is_blank(b)) {
@@ -241,7 +258,10 @@ mod tests {
             ("# c\n  # c2\n\n \t\na", &["a"]),
             ("a \\\n  b", &["a   b"]),
             ("a \\\r\n  b\r\nc\r\n", &["a   b", "c"]),
-            ("# c \\\nswallowed\nb", &["b"]),
+            ("# c \\\nnot swallowed", &["not swallowed"]),
+            ("#SecRule A \\ \n  \"b\" \\\n \"c\"\nd", &["d"]),
+            ("#SecRule A \\\n  \"b\" \\ \n \"c\"\nd", &[" \"c\"", "d"]),
+            ("# SecAction \\\n  \"b\"\nd", &["d"]),
             ("a \\\n# not a comment", &["a # not a comment"]),
             ("a \\", &["a "]),
             ("\u{feff}a", &["a"]),
@@ -269,6 +289,9 @@ mod tests {
             (r#""a\d\\" x"#, &[r"a\d\\", "x"]),
             (r#""" x"#, &["", "x"]),
             (r#"un"quoted"#, &[r#"un"quoted"#]),
+            ("a b # c d", &["a", "b"]),
+            ("a b#c", &["a", "b#c"]),
+            (r##"a "#b""##, &["a", "#b"]),
         ];
         for (src, want) in cases {
             let got: Vec<String> = split_args(src)

@@ -3,9 +3,11 @@
 //! The parser follows libmodsecurity v3 on everything OWASP CRS v4 and ModSecurity's
 //! recommended configuration use:
 //!
-//! - `#` starts a comment when it is the first non-blank byte of a line; blank lines are
+//! - `#` starts a comment when it is the first non-blank byte of a line, or when an unquoted
+//!   word after a directive's name starts with it (a trailing comment); blank lines are
 //!   ignored; a trailing backslash joins the next line (spans still point at the physical
-//!   line and column);
+//!   line and column). A commented-out `#SecRule ... \` swallows its continuation lines, as
+//!   libmodsecurity does; other comments end at the line break;
 //! - arguments are separated by blanks; a double-quoted argument may contain blanks and
 //!   `\"` (which becomes `"`); every other backslash is kept verbatim with the byte after
 //!   it, so regular expressions reach the engine unchanged;
@@ -14,7 +16,10 @@
 //! - an operator is `[!]@name argument` (exactly one blank after the name); without `@`
 //!   the whole string is the argument of `@rx`;
 //! - actions are comma-separated `name` or `name:value`, values optionally single-quoted
-//!   with `\'` escapes; commas inside quotes do not split.
+//!   with `\'` escapes; commas inside quotes do not split;
+//! - names of directives, variables and actions are case-insensitive (kept as written) and
+//!   checked against libmodsecurity v3's lists; values of settings such as `SecRuleEngine`
+//!   are checked as its grammar does. Operator names are checked by the `waf` compiler.
 //!
 //! The public interface is:
 //! - [`parse_str`], [`parse_file`], [`parse_with`], [`parse_file_with`] and [`Options`];

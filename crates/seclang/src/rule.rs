@@ -119,6 +119,64 @@ const VARIABLES: &[&str] = &[
     "XML",
 ];
 
+/// Every action name libmodsecurity v3 accepts, lower case, sorted.
+const ACTIONS: &[&str] = &[
+    "accuracy",
+    "allow",
+    "append",
+    "auditlog",
+    "block",
+    "capture",
+    "chain",
+    "ctl",
+    "deny",
+    "deprecatevar",
+    "drop",
+    "exec",
+    "expirevar",
+    "id",
+    "initcol",
+    "log",
+    "logdata",
+    "maturity",
+    "msg",
+    "multimatch",
+    "noauditlog",
+    "nolog",
+    "pass",
+    "pause",
+    "phase",
+    "prepend",
+    "proxy",
+    "redirect",
+    "rev",
+    "sanitisearg",
+    "sanitisematched",
+    "sanitisematchedbytes",
+    "sanitiserequestheader",
+    "sanitiseresponseheader",
+    "setenv",
+    "setrsc",
+    "setsid",
+    "setuid",
+    "setvar",
+    "severity",
+    "skip",
+    "skipafter",
+    "status",
+    "t",
+    "tag",
+    "ver",
+    "xmlns",
+];
+
+/// Whether `name` (any case) is an action libmodsecurity knows.
+pub(crate) fn is_known_action(name: &str) -> bool {
+    ACTIONS
+        .binary_search_by(|probe| cmp_ignore_ascii_case(probe, name))
+        .is_ok()
+}
+
 /// Whether `name` (any case) is a variable libmodsecurity knows.
 pub(crate) fn is_known_variable(name: &str) -> bool {
     VARIABLES
@@ -379,6 +437,12 @@ pub(crate) fn parse_actions(
                 ErrorKind::BadAction("expected an action name".to_owned()),
             ));
         }
+        if !is_known_action(name) {
+            return Err((
+                name_start,
+                ErrorKind::BadAction(format!("unknown action `{name}`")),
+            ));
+        }
         while bytes.get(i).is_some_and(|&b| is_blank(b)) {
             i += 1;
         }
@@ -491,6 +555,19 @@ mod tests {
             line: 1,
             col: u32::try_from(off + 1).unwrap(),
         }
+    }
+
+    #[test]
+    fn action_table_is_sorted_and_unique() {
+        assert!(ACTIONS.windows(2).all(|w| w[0] < w[1]));
+        assert!(ACTIONS.iter().all(|a| *a == a.to_ascii_lowercase()));
+        assert!(is_known_action("skipAfter"));
+        assert!(is_known_action("MultiMatch"));
+        assert!(!is_known_action("nolgo"));
+        assert!(matches!(
+            parse_actions("id:1,nolgo", &sp),
+            Err((5, ErrorKind::BadAction(m))) if m == "unknown action `nolgo`"
+        ));
     }
 
     #[test]

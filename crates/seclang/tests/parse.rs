@@ -109,6 +109,11 @@ fn error_table() {
             (1, 10),
             "SecAction: missing argument (actions)",
         ),
+        (
+            "SecAction \"id:1,\\\n  nolgo\"",
+            (2, 3),
+            "bad action: unknown action `nolgo`",
+        ),
         ("SecRuleRemoveById 1 x", (1, 21), "bad rule id `x`"),
         ("SecRuleRemoveById 10-1", (1, 19), "bad rule id `10-1`"),
         (
@@ -219,7 +224,7 @@ fn quoting_rules() {
 
 #[test]
 fn continuation_rules_and_spans() {
-    let text = "# comment \\\nswallowed by the comment\n\nSecRule ARGS|\\\nARGS_NAMES \\\n    \"@rx a\" \\\n    \"id:1,\\\n    phase:2,\\\n    msg:'multi \\\nline'\"\n";
+    let text = "#SecRule ARGS \\\n  \"swallowed\"\n\nSecRule ARGS|\\\nARGS_NAMES \\\n    \"@rx a\" \\\n    \"id:1,\\\n    phase:2,\\\n    msg:'multi \\\nline'\"\n";
     let dirs = parse_str(text, "t.conf").unwrap();
     assert_eq!(dirs.len(), 1);
     let d = &dirs[0];
@@ -237,6 +242,13 @@ fn continuation_rules_and_spans() {
         .collect();
     assert_eq!(spans, vec![(7, 6), (8, 5), (9, 5)]);
     assert_eq!(r.actions[2].value.as_deref(), Some("multi line"));
+    // A plain comment ending in a backslash does not continue; trailing comments.
+    let dirs = parse_str(
+        "# note \\\nSecRuleEngine On # comment\nSecRule ARGS \"x\" \"id:1\" # c",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(dirs.len(), 2);
     // CRLF line endings.
     let dirs = parse_str("SecRule ARGS \\\r\n \"@rx a\"\r\nSecMarker END\r\n", "t").unwrap();
     assert_eq!(dirs.len(), 2);
