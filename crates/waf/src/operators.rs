@@ -5,9 +5,27 @@
 //! a unit test checks the table is sorted and unique.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use seclang::loader::FileLoader;
+
+mod acmp;
+mod begins_with;
+mod contains;
+mod ends_with;
+mod eq;
+mod ge;
+mod gt;
+mod le;
+mod lt;
+mod numeric;
+mod pm;
+mod pm_from_file;
+mod rx;
+mod str_eq;
+mod unconditional_match;
+mod validate_byte_range;
+mod within;
 
 /// What an operator sees besides its input value, per evaluation.
 #[derive(Debug, Default)]
@@ -62,16 +80,197 @@ pub enum OperatorError {
 }
 
 /// Builds an operator from its argument.
-pub type Factory = fn(argument: &str, ctx: &BuildContext<'_>) -> Result<Box<dyn Operator>, OperatorError>;
+pub type Factory =
+    fn(argument: &str, ctx: &BuildContext<'_>) -> Result<Box<dyn Operator>, OperatorError>;
 
 /// All operators, sorted by lower-cased name.
-pub static OPERATORS: &[(&str, Factory)] = &[];
+pub static OPERATORS: &[(&str, Factory)] = &[
+    ("beginswith", begins_with::build),
+    ("contains", contains::build),
+    ("endswith", ends_with::build),
+    ("eq", eq::build),
+    ("ge", ge::build),
+    ("gt", gt::build),
+    ("le", le::build),
+    ("lt", lt::build),
+    ("pm", pm::build),
+    ("pmf", pm_from_file::build),
+    ("pmfromfile", pm_from_file::build),
+    ("rx", rx::build),
+    ("streq", str_eq::build),
+    ("unconditionalmatch", unconditional_match::build),
+    ("validatebyterange", validate_byte_range::build),
+    ("within", within::build),
+];
 
 /// Builds the operator `name` (without `@`, any case) with `argument`.
-pub fn build(name: &str, argument: &str, ctx: &BuildContext<'_>) -> Result<Box<dyn Operator>, OperatorError> {
+pub fn build(
+    name: &str,
+    argument: &str,
+    ctx: &BuildContext<'_>,
+) -> Result<Box<dyn Operator>, OperatorError> {
     let lower = name.to_ascii_lowercase();
     match OPERATORS.binary_search_by(|(n, _)| n.cmp(&lower.as_str())) {
         Ok(i) => (OPERATORS[i].1)(argument, ctx),
         Err(_) => Err(OperatorError::Unknown(name.to_owned())),
+    }
+}
+
+/// The argument an operator works with for this evaluation: the macro-expanded text when the
+/// engine supplied one, otherwise the argument compiled at build time.
+pub(crate) fn effective_arg<'a>(ctx: &OpContext<'a>, compiled: &'a [u8]) -> &'a [u8] {
+    ctx.expanded.unwrap_or(compiled)
+}
+
+/// Whether a rule argument contains a macro (`%{...}`) to be expanded per evaluation.
+pub(crate) fn has_macro(argument: &str) -> bool {
+    argument.contains("%{")
+}
+
+/// Shorthand for [`OperatorError::InvalidArgument`].
+pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> OperatorError {
+    OperatorError::InvalidArgument {
+        name: name.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Replaces the capture slots (when the rule captures) with `slots`, slot 0 first.
+pub(crate) fn set_captures<'s, I>(ctx: &mut OpContext<'_>, slots: I)
+where
+    I: IntoIterator<Item = &'s [u8]>,
+{
+    if let Some(caps) = ctx.captures.as_deref_mut() {
+        caps.clear();
+        caps.extend(slots.into_iter().map(<[u8]>::to_vec));
+    }
+}
+
+/// Resolves a data-file name against the rule file's directory (absolute names stay).
+pub(crate) fn resolve_path(ctx: &BuildContext<'_>, name: &str) -> PathBuf {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        ctx.base_dir.join(p)
+    }
+}
+
+/// Reads a data file through the loader, mapping failures to [`OperatorError::DataFile`].
+pub(crate) fn read_data_file(ctx: &BuildContext<'_>, name: &str) -> Result<Vec<u8>, OperatorError> {
+    let path = resolve_path(ctx, name);
+    ctx.loader.read(&path).map_err(|e| OperatorError::DataFile {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the operator table tests.
+    use super::*;
+    use seclang::loader::MemLoader;
+
+    /// Builds `name` with `arg` against an empty in-memory loader rooted at `/rules`.
+    pub(crate) fn build_op(name: &str, arg: &str) -> Box<dyn Operator> {
+        build_with(name, arg, &MemLoader::new())
+    }
+
+    /// Builds `name` with `arg` against `loader`, rooted at `/rules`.
+    pub(crate) fn build_with(name: &str, arg: &str, loader: &MemLoader) -> Box<dyn Operator> {
+        let ctx = BuildContext {
+            loader,
+            base_dir: Path::new("/rules"),
+        };
+        match build(name, arg, &ctx) {
+            Ok(op) => op,
+            Err(e) => panic!("build @{name} {arg:?}: {e}"),
+        }
+    }
+
+    /// Evaluates without captures or macros.
+    pub(crate) fn eval(op: &dyn Operator, input: &[u8]) -> bool {
+        op.evaluate(&mut OpContext::default(), input)
+    }
+
+    /// Evaluates with capture on; returns the verdict and the slots.
+    pub(crate) fn eval_capture(op: &dyn Operator, input: &[u8]) -> (bool, Vec<Vec<u8>>) {
+        let mut caps = vec![b"stale".to_vec()];
+        let hit = op.evaluate(
+            &mut OpContext {
+                expanded: None,
+                captures: Some(&mut caps),
+            },
+            input,
+        );
+        (hit, caps)
+    }
+
+    /// Evaluates with a macro-expanded argument.
+    pub(crate) fn eval_expanded(op: &dyn Operator, expanded: &[u8], input: &[u8]) -> bool {
+        op.evaluate(
+            &mut OpContext {
+                expanded: Some(expanded),
+                captures: None,
+            },
+            input,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operator name the brief requires, lower-cased.
+    const REQUIRED: &[&str] = &[
+        "beginswith",
+        "contains",
+        "endswith",
+        "eq",
+        "ge",
+        "gt",
+        "le",
+        "lt",
+        "pm",
+        "pmf",
+        "pmfromfile",
+        "rx",
+        "streq",
+        "unconditionalmatch",
+        "validatebyterange",
+        "within",
+    ];
+
+    #[test]
+    fn table_sorted_unique_lowercase_and_complete() {
+        for w in OPERATORS.windows(2) {
+            assert!(
+                w[0].0 < w[1].0,
+                "not sorted/unique: {} >= {}",
+                w[0].0,
+                w[1].0
+            );
+        }
+        for (n, _) in OPERATORS {
+            assert_eq!(*n, n.to_ascii_lowercase());
+        }
+        for r in REQUIRED {
+            assert!(OPERATORS.iter().any(|(n, _)| n == r), "missing @{r}");
+        }
+    }
+
+    #[test]
+    fn unknown_operator() {
+        let loader = seclang::loader::MemLoader::new();
+        let ctx = BuildContext {
+            loader: &loader,
+            base_dir: Path::new("/"),
+        };
+        assert!(matches!(
+            build("nope", "", &ctx),
+            Err(OperatorError::Unknown(_))
+        ));
+        assert!(build("StrEq", "x", &ctx).is_ok());
     }
 }

@@ -1,0 +1,54 @@
+//! `@ge`: numeric comparison, true when the input is greater than or equal to the argument.
+//!
+//! Description: both sides are converted to integers the way ModSecurity does
+//! (`atoll`: leading white space, sign, digits, stop at the first other byte; empty is 0); the argument may hold macros (`%{tx.x}`), expanded per evaluation by the engine.
+//!
+//! Arguments: an integer, or a macro expression.
+//!
+//! Example: `SecRule TX:ANOMALY_SCORE "@ge %{tx.inbound_anomaly_score_threshold}" ...`
+
+use super::numeric::{Cmp, Conversion, Numeric};
+use super::{BuildContext, Operator, OperatorError};
+
+/// Factory for `@ge`.
+pub(crate) fn build(
+    argument: &str,
+    ctx: &BuildContext<'_>,
+) -> Result<Box<dyn Operator>, OperatorError> {
+    Numeric::boxed(Cmp::Ge, Conversion::Atoll, argument, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::operators::test_util::{build_op, eval, eval_expanded};
+
+    #[test]
+    fn table() {
+        // (argument, input, expected)
+        let cases: &[(&str, &str, bool)] = &[
+            ("5", "5", true),
+            ("5", "6", true),
+            ("5", "4", false),
+            ("0", "", true),
+            ("1", "", false),
+            ("5", "  10x", true),
+            ("-3", "-4", false),
+            ("5", "4294967296", true),
+        ];
+        for (arg, input, want) in cases {
+            let op = build_op("ge", arg);
+            assert_eq!(
+                eval(op.as_ref(), input.as_bytes()),
+                *want,
+                "@ge {arg:?} on {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn macro_argument() {
+        let op = build_op("ge", "%{tx.threshold}");
+        assert!(eval_expanded(op.as_ref(), b"5", b"5"));
+        assert!(!eval_expanded(op.as_ref(), b"5", b"4"));
+    }
+}
