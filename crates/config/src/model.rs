@@ -34,7 +34,7 @@ pub struct Model {
     pub problems: Vec<Problem>,
 }
 
-/// One problem in the input, always with a location.
+/// One problem in the input, always with a location. `Display` renders `file:line: reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// File path as given.
@@ -43,6 +43,22 @@ pub struct Problem {
     pub line: u32,
     /// What is wrong.
     pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// The result of [`Model::route`]: the matched route and the regex captures of the path.
+#[derive(Debug, Clone)]
+pub struct RouteMatch {
+    /// The route that matched.
+    pub route: Arc<Route>,
+    /// Byte ranges of the capture groups in the matched path (index 0 = whole match);
+    /// empty for non-regex routes. Used by [`RouteMatch::rewritten_path`].
+    pub captures: Vec<Option<(usize, usize)>>,
 }
 
 /// Which host names a server answers.

@@ -1,0 +1,251 @@
+//! The optional YAML config file of `portcullis serve --config FILE`.
+//!
+//! Every key is optional; command-line flags win over the file, the file wins over the
+//! defaults. Keys are snake_case; the kebab-case spelling of ingress-nginx's ConfigMap
+//! (`use-forwarded-headers`, `hsts-max-age`, ...) is accepted too. Unknown keys are an error.
+//!
+//! ```yaml
+//! manifests: ./k8s
+//! http: 0.0.0.0:8080
+//! https: 0.0.0.0:8443
+//! admin: 127.0.0.1:10254
+//! state_dir: /var/lib/portcullis
+//! access_log: /var/log/portcullis/access.log
+//! ingress_class: nginx
+//! annotations_prefix: nginx.ingress.kubernetes.io
+//! hsts: true
+//! hsts_max_age: 31536000
+//! hsts_include_subdomains: true
+//! hsts_preload: false
+//! use_forwarded_headers: false
+//! proxy_real_ip_cidr: [10.0.0.0/8, 192.168.0.0/16]
+//! use_proxy_protocol: false
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::model::GlobalSettings;
+
+/// The config file. `None` = not set in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `--manifests`: the folder of Kubernetes manifests (relative paths are relative to the
+    /// working directory, as the flag).
+    pub manifests: Option<PathBuf>,
+    /// `--http`: plain HTTP listener address (default `0.0.0.0:8080`).
+    pub http: Option<SocketAddr>,
+    /// `--https`: TLS listener address (default `0.0.0.0:8443`).
+    pub https: Option<SocketAddr>,
+    /// `--admin`: metrics and health listener (default `127.0.0.1:10254`).
+    pub admin: Option<SocketAddr>,
+    /// `--state-dir`: where generated state (certificates, ...) is kept.
+    #[serde(alias = "state-dir")]
+    pub state_dir: Option<PathBuf>,
+    /// `--access-log`: access log file (default stdout).
+    #[serde(alias = "access-log")]
+    pub access_log: Option<PathBuf>,
+    /// `--ingress-class` (default `nginx`).
+    #[serde(alias = "ingress-class")]
+    pub ingress_class: Option<String>,
+    /// `--annotations-prefix` (default `nginx.ingress.kubernetes.io`).
+    #[serde(alias = "annotations-prefix")]
+    pub annotations_prefix: Option<String>,
+    /// ConfigMap `hsts`.
+    pub hsts: Option<bool>,
+    /// ConfigMap `hsts-max-age` (seconds).
+    #[serde(alias = "hsts-max-age")]
+    pub hsts_max_age: Option<u64>,
+    /// ConfigMap `hsts-include-subdomains`.
+    #[serde(alias = "hsts-include-subdomains")]
+    pub hsts_include_subdomains: Option<bool>,
+    /// ConfigMap `hsts-preload`.
+    #[serde(alias = "hsts-preload")]
+    pub hsts_preload: Option<bool>,
+    /// ConfigMap `use-forwarded-headers`.
+    #[serde(alias = "use-forwarded-headers")]
+    pub use_forwarded_headers: Option<bool>,
+    /// ConfigMap `proxy-real-ip-cidr`: a list, or one comma-separated string.
+    #[serde(alias = "proxy-real-ip-cidr", default, deserialize_with = "cidrs")]
+    pub proxy_real_ip_cidr: Option<Vec<IpNet>>,
+    /// ConfigMap `use-proxy-protocol`.
+    #[serde(alias = "use-proxy-protocol")]
+    pub use_proxy_protocol: Option<bool>,
+}
+
+fn cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<IpNet>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Cidrs {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Option::<Cidrs>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Cidrs::One(s)) => s.split(',').map(|s| s.trim().to_owned()).collect(),
+        Some(Cidrs::Many(v)) => v,
+    };
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_cidr(s.trim()).map_err(serde::de::Error::custom))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// A CIDR, or a bare address meaning a single host.
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{s}` is not a CIDR (e.g. 10.0.0.0/8)"))
+}
+
+/// Why the config file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Invalid YAML, an unknown key or a bad value.
+    #[error("{}:{line}: {reason}", path.display())]
+    Invalid {
+        /// The path given.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u32,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl ConfigFile {
+    /// Reads and validates the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|(line, reason)| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        })
+    }
+
+    /// Parses file contents; on error returns (line, reason).
+    pub fn parse(text: &str) -> Result<Self, (u32, String)> {
+        if text.lines().all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#') || t == "---"
+        }) {
+            return Ok(Self::default());
+        }
+        serde_saphyr::from_str::<Option<Self>>(text)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                let line = e
+                    .location()
+                    .and_then(|l| u32::try_from(l.line()).ok())
+                    .unwrap_or(0);
+                let reason = e.to_string();
+                (line, reason.lines().next().unwrap_or("").trim().to_owned())
+            })
+    }
+
+    /// The global settings: file values over [`GlobalSettings::default`].
+    pub fn global_settings(&self) -> GlobalSettings {
+        let d = GlobalSettings::default();
+        GlobalSettings {
+            hsts: self.hsts.unwrap_or(d.hsts),
+            hsts_max_age: self.hsts_max_age.unwrap_or(d.hsts_max_age),
+            hsts_include_subdomains: self
+                .hsts_include_subdomains
+                .unwrap_or(d.hsts_include_subdomains),
+            hsts_preload: self.hsts_preload.unwrap_or(d.hsts_preload),
+            use_forwarded_headers: self
+                .use_forwarded_headers
+                .unwrap_or(d.use_forwarded_headers),
+            proxy_real_ip_cidr: self
+                .proxy_real_ip_cidr
+                .clone()
+                .unwrap_or(d.proxy_real_ip_cidr),
+            use_proxy_protocol: self.use_proxy_protocol.unwrap_or(d.use_proxy_protocol),
+        }
+    }
+
+    /// [`crate::LoadOptions`] from the file (defaults where unset).
+    pub fn load_options(&self) -> crate::LoadOptions {
+        let d = crate::LoadOptions::default();
+        crate::LoadOptions {
+            ingress_class: self.ingress_class.clone().unwrap_or(d.ingress_class),
+            annotations_prefix: self
+                .annotations_prefix
+                .clone()
+                .unwrap_or(d.annotations_prefix),
+            global: self.global_settings(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_file() {
+        let f = ConfigFile::parse(
+            "manifests: ./k8s\nhttp: 127.0.0.1:8080\nstate-dir: /tmp/s\nhsts_max_age: 60\n\
+             proxy-real-ip-cidr: 10.0.0.0/8, 192.168.1.1\nuse_proxy_protocol: true\n",
+        )
+        .unwrap();
+        assert_eq!(f.manifests.as_deref(), Some(Path::new("./k8s")));
+        assert_eq!(f.http, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(f.state_dir.as_deref(), Some(Path::new("/tmp/s")));
+        let g = f.global_settings();
+        assert_eq!(g.hsts_max_age, 60);
+        assert!(g.hsts);
+        assert!(g.use_proxy_protocol);
+        assert_eq!(g.proxy_real_ip_cidr.len(), 2);
+        assert_eq!(g.proxy_real_ip_cidr[1].to_string(), "192.168.1.1/32");
+    }
+
+    #[test]
+    fn list_of_cidrs_and_empty() {
+        let f = ConfigFile::parse("proxy_real_ip_cidr:\n  - 10.0.0.0/8\n  - ::1\n").unwrap();
+        assert_eq!(f.proxy_real_ip_cidr.unwrap().len(), 2);
+        assert_eq!(
+            ConfigFile::parse("# nothing\n").unwrap(),
+            ConfigFile::default()
+        );
+    }
+
+    #[test]
+    fn unknown_key_has_line() {
+        let (line, reason) = ConfigFile::parse("http: 0.0.0.0:80\n\nlisten: x\n").unwrap_err();
+        assert_eq!(line, 3, "{reason}");
+        assert!(reason.contains("listen"), "{reason}");
+        let (line, _) = ConfigFile::parse("hsts: true\nhttp: nope\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(ConfigFile::parse("proxy_real_ip_cidr: [banana]\n").is_err());
+    }
+
+    #[test]
+    fn load_reports_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        std::fs::write(&p, "bogus: 1\n").unwrap();
+        let e = ConfigFile::load(&p).unwrap_err().to_string();
+        assert!(e.contains("c.yaml:1:"), "{e}");
+        assert!(ConfigFile::load(&dir.path().join("missing.yaml")).is_err());
+    }
+}
