@@ -14,6 +14,11 @@
 //!
 //! // multipart/form-data
 //! multipart::parse(content_type: &[u8], body: &[u8], limits: &multipart::Limits) -> multipart::Multipart
+//!     // Multipart { args /* ARGS_POST */, files: Vec<FilePart{name, filename, size, content}>,
+//!     //   part_headers /* MULTIPART_PART_HEADERS (part name, "H: v") */, names, filenames,
+//!     //   files_combined_size, no_files_length, flags: Flags /* every MULTIPART_* flag;
+//!     //   flags.strict_error(), flags.crlf_lf_lines() */, error: Option<String> /* REQBODY_ERROR */ }
+//!     // Multipart::reqbody_error_msg() -> Option<String>  // "Multipart parsing error: ..."
 //!
 //! // application/json (ctl:requestBodyProcessor=JSON)
 //! json::parse(body: &[u8], max_depth: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BodyError>
@@ -27,6 +32,7 @@
 //! [`BodyError`]; its `Display` text is suitable for `REQBODY_ERROR_MSG`.
 
 pub mod json;
+pub mod multipart;
 pub mod urlencoded;
 pub mod xml;
 
