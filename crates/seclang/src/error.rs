@@ -17,6 +17,9 @@ pub enum ErrorKind {
     /// A closing quote is followed by something other than whitespace.
     #[error("expected whitespace after closing quote")]
     TextAfterQuote,
+    /// A double quote inside an unquoted argument.
+    #[error("unexpected `\"` inside an unquoted argument")]
+    QuoteInWord,
     /// A single-quoted value (in a variable key or action) has no closing quote.
     #[error("unterminated single-quoted value")]
     UnterminatedSingleQuote,

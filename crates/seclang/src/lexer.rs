@@ -225,7 +225,10 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
             break;
         } else {
             let start = i;
-            while bytes.get(i).is_some_and(|&b| !is_blank(b)) {
+            while let Some(&b) = bytes.get(i).filter(|&&b| !is_blank(b)) {
+                if b == b'"' {
+                    return Err((i, ErrorKind::QuoteInWord));
+                }
                 i += 1;
             }
             args.push(Arg {
@@ -288,7 +291,6 @@ mod tests {
             (r#""a \"b\"""#, &[r#"a "b""#]),
             (r#""a\d\\" x"#, &[r"a\d\\", "x"]),
             (r#""" x"#, &["", "x"]),
-            (r#"un"quoted"#, &[r#"un"quoted"#]),
             ("a b # c d", &["a", "b"]),
             ("a b#c", &["a", "b#c"]),
             (r##"a "#b""##, &["a", "#b"]),
@@ -304,6 +306,10 @@ mod tests {
         assert!(matches!(
             split_args(r#"a "b"#),
             Err((2, ErrorKind::UnterminatedQuote))
+        ));
+        assert!(matches!(
+            split_args(r#"a un"quoted"#),
+            Err((4, ErrorKind::QuoteInWord))
         ));
         assert!(matches!(
             split_args(r#""b"c"#),

@@ -23,7 +23,7 @@
 //!
 //! The public interface is:
 //! - [`parse_str`], [`parse_file`], [`parse_with`], [`parse_file_with`] and [`Options`];
-//! - [`print`], whose output parses back to the same AST (spans aside);
+//! - [`print()`], whose output parses back to the same AST (spans aside);
 //! - [`ParseError`] (`file:line:col: reason`, then the line and a caret) and [`ErrorKind`];
 //! - [`ast`]: the syntax tree with spans;
 //! - [`loader`]: the injected file access used by `Include`.

@@ -19,7 +19,7 @@ pub fn print(directives: &[Directive]) -> String {
                 out.push_str("SecRule ");
                 out.push_str(&quote_arg(&variables(&rule.variables)));
                 out.push(' ');
-                out.push_str(&quote_always(&operator(&rule.operator)));
+                out.push_str(&operator(&rule.operator));
                 if !rule.actions.is_empty() {
                     out.push(' ');
                     out.push_str(&quote_always(&actions(&rule.actions)));
@@ -92,6 +92,10 @@ pub fn print(directives: &[Directive]) -> String {
                 }
             }
         }
+        if out.ends_with('\\') {
+            // Keep a final backslash from reading as a line continuation.
+            out.push(' ');
+        }
         out.push('\n');
     }
     out
@@ -160,7 +164,25 @@ pub(crate) fn variables(vars: &[Variable]) -> String {
     s
 }
 
+/// The operator argument, quoted; a bare `@rx` argument that cannot be quoted faithfully
+/// (it ends in an odd run of backslashes) is printed as a bare word without `@rx`.
 fn operator(op: &Operator) -> String {
+    let bare_rx = op.name == "rx"
+        && !quotable(&op.argument, b'"')
+        && !op.argument.is_empty()
+        && !op.argument.starts_with(['@', '!', '#'])
+        && !op
+            .argument
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"');
+    if bare_rx {
+        let neg = if op.negated { "!" } else { "" };
+        return format!("{neg}{}", op.argument);
+    }
+    quote_always(&operator_text(op))
+}
+
+fn operator_text(op: &Operator) -> String {
     let mut s = String::new();
     if op.negated {
         s.push('!');
@@ -189,7 +211,9 @@ pub(crate) fn actions(actions: &[Action]) -> String {
                 .any(|n| a.name.eq_ignore_ascii_case(n));
             let needs = v.is_empty()
                 || v.starts_with('\'')
-                || v.bytes().any(|b| b == b',' || b.is_ascii_whitespace());
+                || v.contains(',')
+                || v.starts_with(|c: char| c.is_ascii_whitespace())
+                || v.ends_with(|c: char| c.is_ascii_whitespace());
             if needs || (prefer_quotes && quotable(v, b'\'')) {
                 s.push_str(&single_quote(v));
             } else {
@@ -250,10 +274,8 @@ fn quote_always(v: &str) -> String {
 /// Leaves a simple argument bare; quotes anything with blanks, quotes or a leading `#`.
 fn quote_arg(v: &str) -> String {
     let bare = !v.is_empty()
-        && !v.starts_with('"')
         && !v.starts_with('#')
-        && !v.bytes().any(|b| b.is_ascii_whitespace())
-        && !v.ends_with('\\');
+        && !v.bytes().any(|b| b.is_ascii_whitespace() || b == b'"');
     if bare || !quotable(v, b'"') {
         v.to_owned()
     } else {
