@@ -48,6 +48,8 @@ struct Builder<'a> {
     /// (namespace, secret) -> hosts.
     cert_hosts: BTreeMap<(String, String), (BTreeSet<String>, Origin, u32)>,
     default_backend: Option<Arc<Upstream>>,
+    /// Hosts listed under some Ingress's `spec.tls`.
+    tls_hosts: BTreeSet<HostMatch>,
 }
 
 /// Builds the model from everything read.
@@ -60,6 +62,7 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
         servers: BTreeMap::new(),
         cert_hosts: BTreeMap::new(),
         default_backend: None,
+        tls_hosts: BTreeSet::new(),
     };
     let accepted: Vec<&(Ingress, Origin)> = inv
         .ingresses
@@ -93,6 +96,12 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
         b.add_ingress(ing, origin, &regex_hosts);
     }
     let certificates = b.certificates();
+    for host in &b.tls_hosts {
+        // Only hosts that have rules get a server; a TLS-only host still gets its certificate.
+        if let Some(server) = b.servers.get_mut(host) {
+            server.tls = true;
+        }
+    }
     let mut problems = inv.problems.clone();
     problems.append(&mut b.problems);
     problems.sort_by(|a, c| (&a.file, a.line).cmp(&(&c.file, c.line)));
@@ -281,12 +290,8 @@ impl Builder<'_> {
             } else {
                 tls.hosts.clone()
             };
-            for h in &hosts {
-                if let Some(hm) = host_match(Some(h)) {
-                    // TLS hosts without rules still get a server (for redirects/HSTS).
-                    self.servers.entry(hm).or_default().tls = true;
-                }
-            }
+            self.tls_hosts
+                .extend(hosts.iter().filter_map(|h| host_match(Some(h))));
             if let Some(secret) = &tls.secret_name {
                 let key = (ing.meta.namespace.clone(), secret.clone());
                 let line = origin.doc.line_of(secret);
