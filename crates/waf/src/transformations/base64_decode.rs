@@ -1,0 +1,124 @@
+//! `t:base64Decode`: strict Base64 decoding with libmodsecurity's (mbed TLS) rules.
+//!
+//! The input is read up to its first NUL byte. Spaces are allowed only before a line end
+//! (`\n` or `\r\n`) or at the very end; line ends are skipped; at most two `=`, only at the
+//! end. Any other byte makes the whole value invalid, and an invalid value decodes to the
+//! empty string. A trailing group of fewer than four symbols is dropped.
+
+use std::borrow::Cow;
+
+/// Base64 alphabet value of `b`, or `None`.
+pub(crate) fn b64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes strict Base64 (invalid input gives an empty value).
+pub fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    let full = input;
+    let input = match memchr::memchr(0, input) {
+        Some(nul) => input.get(..nul).unwrap_or(&[]),
+        None => input,
+    };
+    super::common::changed_or_borrowed(full, mbedtls_decode(input).unwrap_or_default())
+}
+
+/// mbed TLS `mbedtls_base64_decode` semantics; `None` for invalid input.
+fn mbedtls_decode(src: &[u8]) -> Option<Vec<u8>> {
+    // Validation pass.
+    let mut equals = 0usize;
+    let mut n = 0usize;
+    let mut i = 0usize;
+    while i < src.len() {
+        let mut spaces = false;
+        while src.get(i) == Some(&b' ') {
+            i += 1;
+            spaces = true;
+        }
+        let Some(&c) = src.get(i) else { break };
+        if c == b'\r' && src.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        if c == b'\n' {
+            i += 1;
+            continue;
+        }
+        if spaces {
+            return None;
+        }
+        if c == b'=' {
+            equals += 1;
+            if equals > 2 {
+                return None;
+            }
+        } else {
+            if equals != 0 {
+                return None;
+            }
+            b64_value(c)?;
+        }
+        n += 1;
+        i += 1;
+    }
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    // Decoding pass.
+    let mut out = Vec::with_capacity(n / 4 * 3 + 3);
+    let mut x: u32 = 0;
+    let mut acc = 0;
+    let mut eq = 0;
+    for &c in src {
+        if c == b'\r' || c == b'\n' || c == b' ' {
+            continue;
+        }
+        x <<= 6;
+        if c == b'=' {
+            eq += 1;
+        } else {
+            x |= u32::from(b64_value(c).unwrap_or(0));
+        }
+        acc += 1;
+        if acc == 4 {
+            acc = 0;
+            out.push((x >> 16) as u8);
+            if eq <= 1 {
+                out.push((x >> 8) as u8);
+            }
+            if eq == 0 {
+                out.push(x as u8);
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::assert_table;
+
+    #[test]
+    fn table() {
+        assert_table(
+            super::base64_decode,
+            &[
+                (b"", b""),
+                (b"QUJD", b"ABC"),
+                (b"QUI=", b"AB"),
+                (b"QQ==", b"A"),
+                (b"QUJDRA", b"ABC"),
+                (b"QU JD", b""),
+                (b"QUJD\r\nRA==", b"ABCD"),
+                (b"QUJD!", b""),
+                (b"QUJD\x00!!", b"ABC"),
+            ],
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! `t:removeWhitespace`: removes C-locale whitespace (space, `\t`, `\n`, `\v`, `\f`, `\r`)
+//! and the non-breaking space 0xA0, as libmodsecurity does.
+
+use std::borrow::Cow;
+
+use super::common::is_c_space;
+
+const NBSP: u8 = 0xa0;
+
+/// Removes whitespace bytes, including 0xA0.
+pub fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
+    let gone = |b: u8| is_c_space(b) || b == NBSP;
+    if !input.iter().any(|&b| gone(b)) {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(input.iter().copied().filter(|&b| !gone(b)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::assert_table;
+
+    #[test]
+    fn table() {
+        assert_table(
+            super::remove_whitespace,
+            &[
+                (b"", b""),
+                (b"abc", b"abc"),
+                (b" a\tb\r\nc\x0b\x0c\xa0d ", b"abcd"),
+                (b"\xc2\xa0", b"\xc2"),
+            ],
+        );
+    }
+}
