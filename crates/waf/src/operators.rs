@@ -12,19 +12,33 @@ use seclang::loader::FileLoader;
 mod acmp;
 mod begins_with;
 mod contains;
+mod contains_word;
+mod detect_sqli;
+mod detect_xss;
 mod ends_with;
 mod eq;
 mod ge;
 mod gt;
+mod ip_match;
+mod ip_match_from_file;
 mod le;
 mod lt;
+mod no_match;
 mod numeric;
 mod pm;
 mod pm_from_file;
 mod rx;
+mod rx_global;
 mod str_eq;
+mod str_match;
 mod unconditional_match;
+mod unsupported;
 mod validate_byte_range;
+mod validate_url_encoding;
+mod validate_utf8_encoding;
+mod verify_cc;
+mod verify_cpf;
+mod verify_ssn;
 mod within;
 
 /// What an operator sees besides its input value, per evaluation.
@@ -87,19 +101,40 @@ pub type Factory =
 pub static OPERATORS: &[(&str, Factory)] = &[
     ("beginswith", begins_with::build),
     ("contains", contains::build),
+    ("containsword", contains_word::build),
+    ("detectsqli", detect_sqli::build),
+    ("detectxss", detect_xss::build),
     ("endswith", ends_with::build),
     ("eq", eq::build),
+    ("fuzzyhash", unsupported::fuzzy_hash),
     ("ge", ge::build),
+    ("geolookup", unsupported::geo_lookup),
+    ("gsblookup", unsupported::gsb_lookup),
     ("gt", gt::build),
+    ("inspectfile", unsupported::inspect_file),
+    ("ipmatch", ip_match::build),
+    ("ipmatchf", ip_match_from_file::build),
+    ("ipmatchfromfile", ip_match_from_file::build),
     ("le", le::build),
     ("lt", lt::build),
+    ("nomatch", no_match::build),
     ("pm", pm::build),
     ("pmf", pm_from_file::build),
     ("pmfromfile", pm_from_file::build),
+    ("rbl", unsupported::rbl),
     ("rx", rx::build),
+    ("rxglobal", rx_global::build),
     ("streq", str_eq::build),
+    ("strmatch", str_match::build),
     ("unconditionalmatch", unconditional_match::build),
     ("validatebyterange", validate_byte_range::build),
+    ("validatedtd", unsupported::validate_dtd),
+    ("validateschema", unsupported::validate_schema),
+    ("validateurlencoding", validate_url_encoding::build),
+    ("validateutf8encoding", validate_utf8_encoding::build),
+    ("verifycc", verify_cc::build),
+    ("verifycpf", verify_cpf::build),
+    ("verifyssn", verify_ssn::build),
     ("within", within::build),
 ];
 
@@ -224,22 +259,43 @@ mod tests {
 
     /// Every operator name the brief requires, lower-cased.
     const REQUIRED: &[&str] = &[
-        "beginswith",
+        "rx",
+        "pm",
+        "pmfromfile",
+        "pmf",
+        "streq",
         "contains",
+        "containsword",
+        "beginswith",
         "endswith",
+        "within",
         "eq",
         "ge",
         "gt",
         "le",
         "lt",
-        "pm",
-        "pmf",
-        "pmfromfile",
-        "rx",
-        "streq",
-        "unconditionalmatch",
+        "ipmatch",
+        "ipmatchfromfile",
+        "ipmatchf",
         "validatebyterange",
-        "within",
+        "validateurlencoding",
+        "validateutf8encoding",
+        "detectsqli",
+        "detectxss",
+        "unconditionalmatch",
+        "nomatch",
+        "strmatch",
+        "rxglobal",
+        "verifycc",
+        "verifyssn",
+        "verifycpf",
+        "rbl",
+        "geolookup",
+        "inspectfile",
+        "fuzzyhash",
+        "validatedtd",
+        "validateschema",
+        "gsblookup",
     ];
 
     #[test]
