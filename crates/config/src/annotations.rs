@@ -52,6 +52,13 @@ impl Annotations {
         self.map.get(name).map(|(k, v)| (k.as_str(), v.trim()))
     }
 
+    /// The full key of `canary: "true"`, when set (canary Ingresses are not supported yet).
+    pub(crate) fn canary_key(&self) -> Option<&str> {
+        self.get("canary")
+            .filter(|(_, v)| parse_bool(v) == Some(true))
+            .map(|(k, _)| k)
+    }
+
     /// `use-regex: "true"` or a `rewrite-target`: the host switches to regex paths.
     pub(crate) fn wants_regex(&self) -> bool {
         self.get("rewrite-target")

@@ -83,7 +83,8 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
     // A host whose Ingresses use regex or rewrite anywhere becomes a regex host.
     let mut regex_hosts: BTreeSet<HostMatch> = BTreeSet::new();
     for (ing, _) in &accepted {
-        if Annotations::new(&ing.meta.annotations, &opts.annotations_prefix).wants_regex() {
+        let ann = Annotations::new(&ing.meta.annotations, &opts.annotations_prefix);
+        if ann.wants_regex() && ann.canary_key().is_none() {
             for rule in &ing.rules {
                 if let Some(h) = host_match(rule.host.as_deref()) {
                     regex_hosts.insert(h);
@@ -96,11 +97,18 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
         b.add_ingress(ing, origin, &regex_hosts);
     }
     let certificates = b.certificates();
-    for host in &b.tls_hosts {
-        // Only hosts that have rules get a server; a TLS-only host still gets its certificate.
-        if let Some(server) = b.servers.get_mut(host) {
-            server.tls = true;
-        }
+    // Only hosts that have rules get a server; a TLS-only host still gets its certificate.
+    // A `*.` TLS host also covers the exact hosts below it (as ingress-nginx's certificate
+    // lookup does).
+    for (host, server) in &mut b.servers {
+        server.tls = b.tls_hosts.contains(host)
+            || match host {
+                HostMatch::Exact(h) => b
+                    .tls_hosts
+                    .iter()
+                    .any(|t| matches!(t, HostMatch::Wildcard(_)) && t.matches(h)),
+                _ => false,
+            };
     }
     let mut problems = inv.problems.clone();
     problems.append(&mut b.problems);
@@ -204,6 +212,16 @@ impl Builder<'_> {
             name: ing.meta.name.clone(),
         };
         let ann = Annotations::new(&ing.meta.annotations, &self.opts.annotations_prefix);
+        if let Some(key) = ann.canary_key() {
+            self.problems.push(origin.problem(
+                origin.doc.line_of(key),
+                format!(
+                    "{key}: canary Ingresses are not supported yet; Ingress {}/{} is ignored and the main Ingress gets all traffic",
+                    ing.meta.namespace, ing.meta.name
+                ),
+            ));
+            return;
+        }
         let mut problems = Vec::new();
         let settings = Arc::new(parse_settings(&ann, |key, reason| {
             problems.push(origin.problem(origin.doc.line_of(key), format!("{key}: {reason}")));

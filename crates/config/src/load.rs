@@ -169,6 +169,7 @@ impl Inventory {
 
     /// Reads the documents of one file.
     pub(crate) fn read_text(&mut self, file: &str, text: &str) {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for doc in split_documents(text) {
             let origin = Origin {
                 file: file.to_owned(),

@@ -203,12 +203,18 @@ impl RouteMatch {
     }
 }
 
-/// Sort key giving ingress-nginx match order within a server: Exact first, then by
-/// descending path length; ties keep input order (the sort is stable).
+/// Orders routes as ingress-nginx's generated nginx config matches them within a server:
+/// Exact first, then by descending path length. At equal length a `Prefix` comes before an
+/// `ImplementationSpecific` path (ingress-nginx writes `Prefix /foo` as `location /foo/`, one
+/// byte longer); remaining ties keep input order (the sort is stable).
 pub(crate) fn order_routes(routes: &mut [Arc<Route>]) {
     routes.sort_by_key(|r| {
-        let exact = matches!(r.path, PathMatch::Exact(_));
-        (!exact, std::cmp::Reverse(r.path.source().len()))
+        let rank = match r.path {
+            PathMatch::Exact(_) => 0,
+            PathMatch::Prefix(_) => 1,
+            _ => 2,
+        };
+        (rank.min(1), std::cmp::Reverse(r.path.source().len()), rank)
     });
 }
 
