@@ -1,0 +1,101 @@
+//! `setvar:` — set, add to, subtract from or unset a collection variable.
+//!
+//! Forms: `tx.a=1`, `tx.a=+%{tx.b}`, `tx.a=-1`, `!tx.a`, `tx.a` (sets 1). Both the key and
+//! the value may contain macros.
+
+use super::{Actions, need};
+use crate::macros::Template;
+use crate::variables::Var;
+
+/// What a setvar does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetOp {
+    /// `=value`.
+    Set(Template),
+    /// `=+value`.
+    Add(Template),
+    /// `=-value`.
+    Sub(Template),
+    /// `!col.key`.
+    Unset,
+}
+
+/// One parsed setvar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetVar {
+    /// The collection (TX, IP, SESSION, USER, GLOBAL, RESOURCE).
+    pub collection: Var,
+    /// The key template.
+    pub key: Template,
+    /// The operation.
+    pub op: SetOp,
+}
+
+/// Parses a setvar value.
+pub fn parse(v: &str) -> Result<SetVar, String> {
+    let v = v.trim();
+    let (unset, body) = match v.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let (target, value) = match body.split_once('=') {
+        Some((t, val)) => (t, Some(val)),
+        None => (body, None),
+    };
+    let (col, key) = target.split_once('.').ok_or_else(|| format!("setvar needs collection.key: {v:?}"))?;
+    let collection = match Var::lookup(col.trim()) {
+        Some((var, _)) if var.is_writable_collection() => var,
+        _ => return Err(format!("setvar on unsupported collection {col:?}")),
+    };
+    if key.is_empty() {
+        return Err(format!("setvar with empty key: {v:?}"));
+    }
+    let op = match (unset, value) {
+        (true, _) => SetOp::Unset,
+        (false, None) => SetOp::Set(Template::parse("1")),
+        (false, Some(val)) => {
+            if let Some(rest) = val.strip_prefix('+') {
+                SetOp::Add(Template::parse(rest))
+            } else if let Some(rest) = val.strip_prefix('-') {
+                SetOp::Sub(Template::parse(rest))
+            } else {
+                SetOp::Set(Template::parse(val))
+            }
+        }
+    };
+    Ok(SetVar { collection, key: Template::parse(key), op })
+}
+
+/// Handles `setvar`; `None` for other names.
+pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+    if name != "setvar" {
+        return None;
+    }
+    Some(need(value).and_then(parse).map(|s| a.setvars.push(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let s = parse("tx.a=1").unwrap();
+        assert_eq!(s.collection, Var::Tx);
+        assert_eq!(s.op, SetOp::Set(Template::parse("1")));
+        let s = parse("TX.score=+%{tx.critical_anomaly_score}").unwrap();
+        assert!(matches!(s.op, SetOp::Add(ref t) if t.has_macros()));
+        assert!(matches!(parse("tx.a=-5").unwrap().op, SetOp::Sub(_)));
+        assert_eq!(parse("!tx.a").unwrap().op, SetOp::Unset);
+        assert_eq!(parse("ip.blocked").unwrap().op, SetOp::Set(Template::parse("1")));
+        assert!(parse("args.x=1").is_err());
+        assert!(parse("tx").is_err());
+        assert!(parse("tx.=1").is_err());
+        let s = parse("tx.%{rule.id}-x=%{MATCHED_VAR}").unwrap();
+        assert!(s.key.has_macros());
+        let mut a = Actions::default();
+        assert!(apply(&mut a, "setvar", Some("tx.x=y")).unwrap().is_ok());
+        assert_eq!(a.setvars.len(), 1);
+        assert!(apply(&mut a, "ctl", Some("x")).is_none());
+    }
+}

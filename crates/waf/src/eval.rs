@@ -1,0 +1,380 @@
+//! Rule evaluation: phases, chains, transformations, operators and actions.
+//!
+//! Semantics follow ModSecurity v3: `setvar`/`setenv` run for every matched value of every
+//! chain link as soon as the link matches ("independent of the chain result"); `ctl`, the
+//! message, logging and the disruptive action run once the whole chain has matched.
+//! Disruptive actions only interrupt when the engine is `On`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::actions::{AllowScope, Ctl, Disruptive, SetOp};
+use crate::config::EngineMode;
+use crate::operators::OpContext;
+use crate::resolve::{self, Item};
+use crate::rule::Rule;
+use crate::ruleset::Entry;
+use crate::transaction::{InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction, collection_index};
+use crate::transformations::Transform;
+
+/// Per-transaction scratch space reused across rules.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    captures: Vec<Vec<u8>>,
+}
+
+impl Scratch {
+    pub(crate) fn new(_transform_chains: usize) -> Scratch {
+        Scratch::default()
+    }
+}
+
+struct MatchRec {
+    name: String,
+    value: Vec<u8>,
+    captures: Option<Vec<Vec<u8>>>,
+}
+
+enum Flow {
+    Continue,
+    StopPhase,
+}
+
+/// Runs the rules of `phase`.
+pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
+    let rs = Arc::clone(&tx.rs);
+    let Some(list) = rs.phases.get(usize::from(phase)) else { return };
+    let mut skip_to: Option<&str> = None;
+    let mut skip_n: u32 = 0;
+    for entry in list {
+        let idx = match entry {
+            Entry::Marker(name) => {
+                if skip_to == Some(&**name) {
+                    skip_to = None;
+                }
+                continue;
+            }
+            Entry::Rule(idx) => *idx,
+        };
+        if skip_to.is_some() {
+            continue;
+        }
+        if skip_n > 0 {
+            skip_n -= 1;
+            continue;
+        }
+        let Some(rule) = rs.rules.get(idx) else { continue };
+        if is_removed(tx, rule) {
+            continue;
+        }
+        if !eval_rule(tx, rule) {
+            continue;
+        }
+        let flow = on_full_match(tx, rule);
+        if rule.actions.skip > 0 {
+            skip_n = rule.actions.skip;
+        }
+        if let Some(m) = &rule.actions.skip_after {
+            skip_to = Some(m.as_str());
+        }
+        if matches!(flow, Flow::StopPhase) || tx.interruption.is_some() {
+            break;
+        }
+    }
+}
+
+fn is_removed(tx: &Transaction, rule: &Rule) -> bool {
+    let s = &tx.state;
+    s.removed_ids.iter().any(|(a, b)| *a <= rule.id && rule.id <= *b)
+        || s.removed_tags.iter().any(|t| rule.has_tag(t))
+        || (!s.removed_msgs.is_empty() && rule.msg_text().is_some_and(|m| s.removed_msgs.contains(&m)))
+}
+
+fn rule_selected(m: &RuleMatch, rule: &Rule) -> bool {
+    match m {
+        RuleMatch::Ids(ids) => ids.iter().any(|(a, b)| *a <= rule.id && rule.id <= *b),
+        RuleMatch::Tag(t) => rule.has_tag(t),
+        RuleMatch::Msg(msg) => rule.msg_text().is_some_and(|x| x == *msg),
+    }
+}
+
+/// Evaluates a rule and its chain; true when every link matched.
+fn eval_rule(tx: &mut Transaction, starter: &Rule) -> bool {
+    tx.data.matched_vars.clear();
+    let mut link = Some(starter);
+    while let Some(l) = link {
+        if !eval_link(tx, starter, l) {
+            tx.data.matched_vars.clear();
+            return false;
+        }
+        link = l.chain.as_deref();
+    }
+    true
+}
+
+/// Applies the transformation chain; pushes the final value (or, with multiMatch, every
+/// distinct intermediate value including the original).
+fn transform_values<'v>(value: Cow<'v, [u8]>, chain: &[(String, Transform)], multi: bool, out: &mut Vec<Cow<'v, [u8]>>) {
+    if chain.is_empty() {
+        out.push(value);
+        return;
+    }
+    let mut cur = value;
+    if multi {
+        out.push(cur.clone());
+    }
+    for (_, f) in chain {
+        let next = match f(&cur) {
+            Cow::Owned(o) => Some(o),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(o) = next {
+            cur = Cow::Owned(o);
+            if multi {
+                out.push(cur.clone());
+            }
+        }
+    }
+    if !multi {
+        out.push(cur);
+    }
+}
+
+fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
+    let mut recs: Vec<MatchRec> = Vec::new();
+    {
+        let d = &tx.data;
+        let state = &tx.state;
+        let scratch = &mut tx.scratch;
+        match &link.operator {
+            None => recs.push(MatchRec { name: String::new(), value: Vec::new(), captures: None }),
+            Some(op) => {
+                let expanded = op.macro_arg.as_ref().map(|t| resolve::expand(t, d, Some(starter)));
+                let mut items: Vec<Item<'_>> = Vec::new();
+                for t in &link.targets {
+                    resolve::resolve(d, Some(starter), t, &mut items);
+                }
+                let runtime_excl: Vec<_> = state
+                    .removed_targets
+                    .iter()
+                    .filter(|(m, _)| rule_selected(m, starter))
+                    .map(|(_, e)| e)
+                    .collect();
+                let mut values: Vec<Cow<'_, [u8]>> = Vec::new();
+                for item in items {
+                    let key = item.key.as_deref();
+                    if link.exclusions.iter().any(|e| e.excludes(item.var, key))
+                        || runtime_excl.iter().any(|e| e.excludes(item.var, key))
+                    {
+                        continue;
+                    }
+                    values.clear();
+                    let name_item = Item { var: item.var, key: item.key.clone(), value: Cow::Borrowed(&b""[..]) };
+                    transform_values(item.value, &link.transforms, link.actions.multi_match, &mut values);
+                    for v in &values {
+                        scratch.captures.clear();
+                        let matched = {
+                            let mut ctx = OpContext {
+                                expanded: expanded.as_deref(),
+                                captures: if link.actions.capture { Some(&mut scratch.captures) } else { None },
+                            };
+                            op.op.evaluate(&mut ctx, v) != op.negated
+                        };
+                        if matched {
+                            let captures = link.actions.capture.then(|| std::mem::take(&mut scratch.captures));
+                            recs.push(MatchRec { name: name_item.name(), value: v.to_vec(), captures });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if recs.is_empty() {
+        return false;
+    }
+    for rec in recs {
+        if let Some(caps) = &rec.captures {
+            let tx_col = &mut tx.data.cols[0];
+            for i in 0..10usize {
+                match caps.get(i) {
+                    Some(c) => {
+                        tx_col.insert(i.to_string(), (i.to_string(), c.clone()));
+                    }
+                    None => {
+                        tx_col.remove(&i.to_string());
+                    }
+                }
+            }
+        }
+        if link.operator.is_some() {
+            tx.data.matched_var = rec.value.clone();
+            tx.data.matched_var_name = rec.name.clone();
+            tx.data.matched_vars.push((rec.name, rec.value));
+        }
+        run_setvars(tx, starter, link);
+    }
+    true
+}
+
+fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
+    for sv in &link.actions.setvars {
+        let key = String::from_utf8_lossy(&resolve::expand(&sv.key, &tx.data, Some(starter))).into_owned();
+        let lower = key.to_ascii_lowercase();
+        let Some(idx) = collection_index(sv.collection.name()) else { continue };
+        match &sv.op {
+            SetOp::Unset => {
+                tx.data.cols[idx].remove(&lower);
+            }
+            SetOp::Set(t) => {
+                let v = resolve::expand(t, &tx.data, Some(starter));
+                tx.data.cols[idx].insert(lower, (key, v));
+            }
+            SetOp::Add(t) | SetOp::Sub(t) => {
+                let delta = parse_num(&resolve::expand(t, &tx.data, Some(starter)));
+                let cur = tx.data.cols[idx].get(&lower).map_or(0, |(_, v)| parse_num(v));
+                let new = if matches!(sv.op, SetOp::Add(_)) {
+                    cur.saturating_add(delta)
+                } else {
+                    cur.saturating_sub(delta)
+                };
+                tx.data.cols[idx].insert(lower, (key, new.to_string().into_bytes()));
+            }
+        }
+    }
+    for (name, t) in &link.actions.setenvs {
+        let v = resolve::expand(t, &tx.data, Some(starter));
+        tx.data.cols[6].insert(name.to_ascii_lowercase(), (name.clone(), v));
+    }
+}
+
+/// Parses a leading integer as ModSecurity does (`atoi`-like): optional sign, digits;
+/// anything else is 0.
+fn parse_num(v: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(v);
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let n: i64 = digits.get(..end).and_then(|d| d.parse().ok()).unwrap_or(0);
+    if neg { -n } else { n }
+}
+
+fn apply_ctl(tx: &mut Transaction, c: &Ctl) {
+    let s = &mut tx.state;
+    match c {
+        Ctl::RuleEngine(m) => s.engine = Some(*m),
+        Ctl::RemoveById(ids) => s.removed_ids.extend(ids.iter().copied()),
+        Ctl::RemoveByTag(t) => s.removed_tags.push(t.clone()),
+        Ctl::RemoveByMsg(m) => s.removed_msgs.push(m.clone()),
+        Ctl::RemoveTargetById(ids, e) => s.removed_targets.push((RuleMatch::Ids(ids.clone()), e.clone())),
+        Ctl::RemoveTargetByTag(t, e) => s.removed_targets.push((RuleMatch::Tag(t.clone()), e.clone())),
+        Ctl::RemoveTargetByMsg(m, e) => s.removed_targets.push((RuleMatch::Msg(m.clone()), e.clone())),
+        Ctl::RequestBodyProcessor(p) => s.body_processor = Some(*p),
+        Ctl::RequestBodyAccess(b) => s.request_body_access = Some(*b),
+        Ctl::ResponseBodyAccess(b) => s.response_body_access = Some(*b),
+        Ctl::ForceRequestBodyVariable(b) => s.force_body_variable = *b,
+        Ctl::RequestBodyLimit(n) => s.request_body_limit = Some(*n),
+        Ctl::Ignored(_) => {}
+    }
+}
+
+fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
+    let mut link = Some(rule);
+    while let Some(l) = link {
+        for c in &l.actions.ctls {
+            apply_ctl(tx, c);
+        }
+        link = l.chain.as_deref();
+    }
+    let msg = rule
+        .actions
+        .msg
+        .as_ref()
+        .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
+        .unwrap_or_default();
+    let data = rule
+        .actions
+        .logdata
+        .as_ref()
+        .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
+        .unwrap_or_default();
+    if let Some(sev) = rule.actions.severity
+        && rule.log
+    {
+        tx.data.highest_severity = Some(tx.data.highest_severity.map_or(sev, |h| h.min(sev)));
+    }
+    let disruptive = matches!(rule.disruptive, Some(Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect));
+    tx.matched.push(MatchedRule {
+        id: rule.id,
+        phase: rule.phase,
+        msg,
+        data,
+        tags: rule.actions.tags.clone(),
+        severity: rule.actions.severity,
+        matched_var_name: tx.data.matched_var_name.clone(),
+        matched_var: tx.data.matched_var.clone(),
+        logged: rule.log,
+        disruptive,
+    });
+    if tx.engine_mode() != EngineMode::On {
+        return Flow::Continue;
+    }
+    match rule.disruptive {
+        None | Some(Disruptive::Pass) => Flow::Continue,
+        Some(Disruptive::Deny) => {
+            tx.interruption = Some(Interruption {
+                status: rule.status.unwrap_or(403),
+                rule_id: rule.id,
+                action: InterruptAction::Deny,
+            });
+            Flow::StopPhase
+        }
+        Some(Disruptive::Drop) => {
+            tx.interruption = Some(Interruption {
+                status: rule.status.unwrap_or(403),
+                rule_id: rule.id,
+                action: InterruptAction::Drop,
+            });
+            Flow::StopPhase
+        }
+        Some(Disruptive::Redirect) => {
+            let url = rule
+                .actions
+                .redirect
+                .as_ref()
+                .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
+                .unwrap_or_default();
+            let status = match rule.status {
+                Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
+                _ => 302,
+            };
+            tx.interruption =
+                Some(Interruption { status, rule_id: rule.id, action: InterruptAction::Redirect(url) });
+            Flow::StopPhase
+        }
+        Some(Disruptive::Allow(scope)) => {
+            match scope {
+                AllowScope::All => tx.state.allow_all = true,
+                AllowScope::Request => tx.state.allow_request = true,
+                AllowScope::Phase => {}
+            }
+            Flow::StopPhase
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_num(b"5"), 5);
+        assert_eq!(parse_num(b"-3"), -3);
+        assert_eq!(parse_num(b"12abc"), 12);
+        assert_eq!(parse_num(b"abc"), 0);
+        assert_eq!(parse_num(b""), 0);
+    }
+}
