@@ -26,8 +26,16 @@ enum Exception {
     RemoveById(Vec<ast::IdRange>),
     RemoveByTag(Regex),
     RemoveByMsg(Regex),
-    UpdateTarget { sel: RuleSelector, targets: Vec<ast::Variable>, replaced: Option<ast::Variable>, span: Span },
-    UpdateAction { id: u64, actions: Vec<ast::Action> },
+    UpdateTarget {
+        sel: RuleSelector,
+        targets: Vec<ast::Variable>,
+        replaced: Option<ast::Variable>,
+        span: Span,
+    },
+    UpdateAction {
+        id: u64,
+        actions: Vec<ast::Action>,
+    },
 }
 
 enum RuleSelector {
@@ -55,10 +63,18 @@ pub fn compile(directives: &[Directive], loader: &dyn FileLoader) -> Result<Rule
         c.directive(d, loader)?;
     }
     if let Some(first) = c.pending.first() {
-        return Err(CompileError::new(&first.span, "chain action on the last rule: no rule to chain to"));
+        return Err(CompileError::new(
+            &first.span,
+            "chain action on the last rule: no rule to chain to",
+        ));
     }
     c.apply_exceptions()?;
-    let Compiler { config, mut rules, order, .. } = c;
+    let Compiler {
+        config,
+        mut rules,
+        order,
+        ..
+    } = c;
     let mut chain_ids: HashMap<String, u32> = HashMap::new();
     for r in &mut rules {
         r.finalize();
@@ -68,7 +84,12 @@ pub fn compile(directives: &[Directive], loader: &dyn FileLoader) -> Result<Rule
 }
 
 fn intern_chains(r: &mut Rule, ids: &mut HashMap<String, u32>) {
-    let key = r.transforms.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(",");
+    let key = r
+        .transforms
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
     r.transform_chain_id = *ids.entry(key).or_insert(next);
     if let Some(c) = r.chain.as_mut() {
@@ -90,23 +111,34 @@ fn parse_num(span: &Span, name: &str, args: &[String]) -> Result<u64, CompileErr
         .ok_or_else(|| CompileError::new(span, format!("{name} expects a number")))
 }
 
-fn parse_limit_action(span: &Span, name: &str, args: &[String]) -> Result<BodyLimitAction, CompileError> {
+fn parse_limit_action(
+    span: &Span,
+    name: &str,
+    args: &[String],
+) -> Result<BodyLimitAction, CompileError> {
     match args.first().map(|a| a.to_ascii_lowercase()).as_deref() {
         Some("reject") => Ok(BodyLimitAction::Reject),
         Some("processpartial") => Ok(BodyLimitAction::ProcessPartial),
-        _ => Err(CompileError::new(span, format!("{name} expects Reject or ProcessPartial"))),
+        _ => Err(CompileError::new(
+            span,
+            format!("{name} expects Reject or ProcessPartial"),
+        )),
     }
 }
 
 fn regex_arg(span: &Span, text: &str) -> Result<Regex, CompileError> {
-    Regex::new(text).map_err(|e| CompileError::new(span, format!("invalid regular expression {text:?}: {e}")))
+    Regex::new(text)
+        .map_err(|e| CompileError::new(span, format!("invalid regular expression {text:?}: {e}")))
 }
 
 impl Compiler {
     fn directive(&mut self, d: &Directive, loader: &dyn FileLoader) -> Result<(), CompileError> {
         let span = &d.span;
         if !self.pending.is_empty() && !matches!(d.kind, DirectiveKind::Rule(_)) {
-            return Err(CompileError::new(span, "a chained rule must be followed by a SecRule"));
+            return Err(CompileError::new(
+                span,
+                "a chained rule must be followed by a SecRule",
+            ));
         }
         match &d.kind {
             DirectiveKind::Rule(r) => self.rule(span, Some(r), &r.actions, loader),
@@ -119,7 +151,10 @@ impl Compiler {
                 let a = Actions::parse(actions)?;
                 let phase = a.phase.unwrap_or(2);
                 if a.id.is_some() || a.chain || a.skip_after.is_some() || a.skip > 0 {
-                    return Err(CompileError::new(span, "SecDefaultAction may not contain id, chain or skip"));
+                    return Err(CompileError::new(
+                        span,
+                        "SecDefaultAction may not contain id, chain or skip",
+                    ));
                 }
                 if let Some(slot) = self.defaults.get_mut(usize::from(phase)) {
                     *slot = Some(Arc::new(a));
@@ -131,14 +166,20 @@ impl Compiler {
                 Ok(())
             }
             DirectiveKind::RemoveByTag(t) => {
-                self.exceptions.push(Exception::RemoveByTag(regex_arg(span, t)?));
+                self.exceptions
+                    .push(Exception::RemoveByTag(regex_arg(span, t)?));
                 Ok(())
             }
             DirectiveKind::RemoveByMsg(m) => {
-                self.exceptions.push(Exception::RemoveByMsg(regex_arg(span, m)?));
+                self.exceptions
+                    .push(Exception::RemoveByMsg(regex_arg(span, m)?));
                 Ok(())
             }
-            DirectiveKind::UpdateTargetById { ids, targets, replaced } => {
+            DirectiveKind::UpdateTargetById {
+                ids,
+                targets,
+                replaced,
+            } => {
                 self.exceptions.push(Exception::UpdateTarget {
                     sel: RuleSelector::Ids(ids.clone()),
                     targets: targets.clone(),
@@ -147,7 +188,11 @@ impl Compiler {
                 });
                 Ok(())
             }
-            DirectiveKind::UpdateTargetByTag { tag, targets, replaced } => {
+            DirectiveKind::UpdateTargetByTag {
+                tag,
+                targets,
+                replaced,
+            } => {
                 self.exceptions.push(Exception::UpdateTarget {
                     sel: RuleSelector::Tag(regex_arg(span, tag)?),
                     targets: targets.clone(),
@@ -156,7 +201,11 @@ impl Compiler {
                 });
                 Ok(())
             }
-            DirectiveKind::UpdateTargetByMsg { msg, targets, replaced } => {
+            DirectiveKind::UpdateTargetByMsg {
+                msg,
+                targets,
+                replaced,
+            } => {
                 self.exceptions.push(Exception::UpdateTarget {
                     sel: RuleSelector::Msg(regex_arg(span, msg)?),
                     targets: targets.clone(),
@@ -166,7 +215,10 @@ impl Compiler {
                 Ok(())
             }
             DirectiveKind::UpdateActionById { id, actions } => {
-                self.exceptions.push(Exception::UpdateAction { id: *id, actions: actions.clone() });
+                self.exceptions.push(Exception::UpdateAction {
+                    id: *id,
+                    actions: actions.clone(),
+                });
                 Ok(())
             }
             DirectiveKind::Setting { name, args } => self.setting(span, name, args),
@@ -184,23 +236,40 @@ impl Compiler {
             "secrequestbodyaccess" => c.request_body_access = parse_bool(span, name, args)?,
             "secresponsebodyaccess" => c.response_body_access = parse_bool(span, name, args)?,
             "secrequestbodylimit" => c.request_body_limit = parse_num(span, name, args)?,
-            "secrequestbodynofileslimit" => c.request_body_no_files_limit = parse_num(span, name, args)?,
-            "secrequestbodylimitaction" => c.request_body_limit_action = parse_limit_action(span, name, args)?,
-            "secresponsebodylimit" => c.response_body_limit = parse_num(span, name, args)?,
-            "secresponsebodylimitaction" => c.response_body_limit_action = parse_limit_action(span, name, args)?,
-            "secrequestbodyjsondepthlimit" => {
-                c.json_depth_limit = u32::try_from(parse_num(span, name, args)?).unwrap_or(u32::MAX);
+            "secrequestbodynofileslimit" => {
+                c.request_body_no_files_limit = parse_num(span, name, args)?
             }
-            "secargumentslimit" => c.arguments_limit = u32::try_from(parse_num(span, name, args)?).unwrap_or(u32::MAX),
+            "secrequestbodylimitaction" => {
+                c.request_body_limit_action = parse_limit_action(span, name, args)?
+            }
+            "secresponsebodylimit" => c.response_body_limit = parse_num(span, name, args)?,
+            "secresponsebodylimitaction" => {
+                c.response_body_limit_action = parse_limit_action(span, name, args)?
+            }
+            "secrequestbodyjsondepthlimit" => {
+                c.json_depth_limit =
+                    u32::try_from(parse_num(span, name, args)?).unwrap_or(u32::MAX);
+            }
+            "secargumentslimit" => {
+                c.arguments_limit = u32::try_from(parse_num(span, name, args)?).unwrap_or(u32::MAX)
+            }
             "secresponsebodymimetype" => {
-                c.response_body_mime_types =
-                    args.iter().flat_map(|a| a.split_whitespace()).map(str::to_ascii_lowercase).collect();
+                c.response_body_mime_types = args
+                    .iter()
+                    .flat_map(|a| a.split_whitespace())
+                    .map(str::to_ascii_lowercase)
+                    .collect();
             }
             "secresponsebodymimetypesclear" => c.response_body_mime_types.clear(),
             "secargumentseparator" => {
                 c.argument_separator = match args.first().map(String::as_bytes) {
                     Some([b]) => *b,
-                    _ => return Err(CompileError::new(span, "SecArgumentSeparator expects one character")),
+                    _ => {
+                        return Err(CompileError::new(
+                            span,
+                            "SecArgumentSeparator expects one character",
+                        ));
+                    }
                 };
             }
             "seccookieformat" => c.cookie_format = u8::from(parse_num(span, name, args)? == 1),
@@ -227,17 +296,24 @@ impl Compiler {
         let starter_id = self.pending.first().map(|r| r.id);
         if in_chain {
             if a.id.is_some() || a.phase.is_some() {
-                return Err(CompileError::new(span, "a chained rule may not have id or phase"));
+                return Err(CompileError::new(
+                    span,
+                    "a chained rule may not have id or phase",
+                ));
             }
             if a.disruptive.is_some() || a.skip_after.is_some() || a.skip > 0 {
-                return Err(CompileError::new(span, "only the chain starter may have disruptive or skip actions"));
+                return Err(CompileError::new(
+                    span,
+                    "only the chain starter may have disruptive or skip actions",
+                ));
             }
         }
         let phase = starter_phase.or(a.phase).unwrap_or(2);
         let id = match starter_id {
             Some(id) => id,
             None => {
-                let id = a.id.ok_or_else(|| CompileError::new(span, "rule has no id"))?;
+                let id =
+                    a.id.ok_or_else(|| CompileError::new(span, "rule has no id"))?;
                 if !self.ids.insert(id) {
                     return Err(CompileError::new(span, format!("duplicate rule id {id}")));
                 }
@@ -302,10 +378,21 @@ impl Compiler {
         let mut removed: HashSet<usize> = HashSet::new();
         for ex in &exceptions {
             match ex {
-                Exception::RemoveById(ids) => removed.extend(self.matching_rules(&RuleSelector::Ids(ids.clone()))),
-                Exception::RemoveByTag(re) => removed.extend(self.matching_rules(&RuleSelector::Tag(re.clone()))),
-                Exception::RemoveByMsg(re) => removed.extend(self.matching_rules(&RuleSelector::Msg(re.clone()))),
-                Exception::UpdateTarget { sel, targets, replaced, span } => {
+                Exception::RemoveById(ids) => {
+                    removed.extend(self.matching_rules(&RuleSelector::Ids(ids.clone())))
+                }
+                Exception::RemoveByTag(re) => {
+                    removed.extend(self.matching_rules(&RuleSelector::Tag(re.clone())))
+                }
+                Exception::RemoveByMsg(re) => {
+                    removed.extend(self.matching_rules(&RuleSelector::Msg(re.clone())))
+                }
+                Exception::UpdateTarget {
+                    sel,
+                    targets,
+                    replaced,
+                    span,
+                } => {
                     let (add, excl) = compile_targets(targets)?;
                     let replaced = match replaced {
                         Some(v) => Some(compile_targets(std::slice::from_ref(v))?),
@@ -313,7 +400,9 @@ impl Compiler {
                     };
                     let _ = span;
                     for i in self.matching_rules(sel) {
-                        let Some(r) = self.rules.get_mut(i) else { continue };
+                        let Some(r) = self.rules.get_mut(i) else {
+                            continue;
+                        };
                         if let Some((old, _)) = &replaced {
                             r.targets.retain(|t| !old.iter().any(|o| same_target(o, t)));
                         }
@@ -322,16 +411,25 @@ impl Compiler {
                     }
                 }
                 Exception::UpdateAction { id, actions } => {
-                    for i in self.matching_rules(&RuleSelector::Ids(vec![ast::IdRange { start: *id, end: *id }])) {
-                        let Some(r) = self.rules.get_mut(i) else { continue };
+                    for i in self.matching_rules(&RuleSelector::Ids(vec![ast::IdRange {
+                        start: *id,
+                        end: *id,
+                    }])) {
+                        let Some(r) = self.rules.get_mut(i) else {
+                            continue;
+                        };
                         for action in actions {
                             let lname = action.name.to_ascii_lowercase();
-                            if lname == "t" || lname == "tag" || lname == "setvar" || lname == "ctl" {
+                            if lname == "t" || lname == "tag" || lname == "setvar" || lname == "ctl"
+                            {
                                 r.actions.apply(action)?;
                                 continue;
                             }
                             // Replace disruptive actions rather than stacking them.
-                            if matches!(lname.as_str(), "pass" | "deny" | "drop" | "allow" | "redirect" | "block") {
+                            if matches!(
+                                lname.as_str(),
+                                "pass" | "deny" | "drop" | "allow" | "redirect" | "block"
+                            ) {
                                 r.actions.disruptive = None;
                                 r.actions.block = false;
                             }
@@ -369,31 +467,49 @@ fn same_target(a: &Target, b: &Target) -> bool {
 }
 
 /// Compiles a rule's variable list into targets and exclusions.
-pub(crate) fn compile_targets(vars: &[ast::Variable]) -> Result<(Vec<Target>, Vec<Exclusion>), CompileError> {
+pub(crate) fn compile_targets(
+    vars: &[ast::Variable],
+) -> Result<(Vec<Target>, Vec<Exclusion>), CompileError> {
     let mut targets = Vec::new();
     let mut exclusions = Vec::new();
     for v in vars {
         let (var, keyed) = Var::lookup(&v.name)
             .ok_or_else(|| CompileError::new(&v.span, format!("unknown variable {}", v.name)))?;
         if v.selector.is_some() && !keyed {
-            return Err(CompileError::new(&v.span, format!("variable {} takes no selector", v.name)));
+            return Err(CompileError::new(
+                &v.span,
+                format!("variable {} takes no selector", v.name),
+            ));
         }
         let sel = Sel::from_ast(v.selector.as_ref()).map_err(|e| CompileError::new(&v.span, e))?;
         if v.negated {
             exclusions.push(Exclusion { var, sel });
         } else {
-            targets.push(Target { var, sel, count: v.count });
+            targets.push(Target {
+                var,
+                sel,
+                count: v.count,
+            });
         }
     }
     Ok((targets, exclusions))
 }
 
-fn compile_operator(op: &ast::Operator, loader: &dyn FileLoader) -> Result<RuleOperator, CompileError> {
+fn compile_operator(
+    op: &ast::Operator,
+    loader: &dyn FileLoader,
+) -> Result<RuleOperator, CompileError> {
     let file = Path::new(&*op.span.file);
     let base_dir = file.parent().unwrap_or_else(|| Path::new("."));
     let ctx = BuildContext { loader, base_dir };
-    let built = operators::build(&op.name, &op.argument, &ctx).map_err(|e| CompileError::new(&op.span, e.to_string()))?;
+    let built = operators::build(&op.name, &op.argument, &ctx)
+        .map_err(|e| CompileError::new(&op.span, e.to_string()))?;
     let template = Template::parse(&op.argument);
     let macro_arg = template.has_macros().then_some(template);
-    Ok(RuleOperator { op: built, negated: op.negated, name: op.name.to_ascii_lowercase(), macro_arg })
+    Ok(RuleOperator {
+        op: built,
+        negated: op.negated,
+        name: op.name.to_ascii_lowercase(),
+        macro_arg,
+    })
 }

@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn modes() {
         assert_eq!(EngineMode::parse("On"), Ok(EngineMode::On));
-        assert_eq!(EngineMode::parse("detectiononly"), Ok(EngineMode::DetectionOnly));
+        assert_eq!(
+            EngineMode::parse("detectiononly"),
+            Ok(EngineMode::DetectionOnly)
+        );
         assert_eq!(EngineMode::parse("OFF"), Ok(EngineMode::Off));
         assert!(EngineMode::parse("maybe").is_err());
     }

@@ -16,7 +16,10 @@ pub struct CompileError {
 impl CompileError {
     /// A new error at `span`.
     pub fn new(span: &Span, reason: impl Into<String>) -> Self {
-        Self { span: span.clone(), reason: reason.into() }
+        Self {
+            span: span.clone(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -27,7 +30,11 @@ mod tests {
 
     #[test]
     fn display_has_position() {
-        let span = Span { file: Arc::from("a.conf"), line: 3, col: 7 };
+        let span = Span {
+            file: Arc::from("a.conf"),
+            line: 3,
+            col: 7,
+        };
         let e = CompileError::new(&span, "unknown action foo");
         assert_eq!(e.to_string(), "a.conf:3:7: unknown action foo");
     }

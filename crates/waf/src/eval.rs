@@ -14,7 +14,9 @@ use crate::operators::OpContext;
 use crate::resolve::{self, Item};
 use crate::rule::Rule;
 use crate::ruleset::Entry;
-use crate::transaction::{InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction, collection_index};
+use crate::transaction::{
+    InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction, collection_index,
+};
 use crate::transformations::Transform;
 
 /// Per-transaction scratch space reused across rules.
@@ -43,7 +45,9 @@ enum Flow {
 /// Runs the rules of `phase`.
 pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
     let rs = Arc::clone(&tx.rs);
-    let Some(list) = rs.phases.get(usize::from(phase)) else { return };
+    let Some(list) = rs.phases.get(usize::from(phase)) else {
+        return;
+    };
     let mut skip_to: Option<&str> = None;
     let mut skip_n: u32 = 0;
     for entry in list {
@@ -63,7 +67,9 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
             skip_n -= 1;
             continue;
         }
-        let Some(rule) = rs.rules.get(idx) else { continue };
+        let Some(rule) = rs.rules.get(idx) else {
+            continue;
+        };
         if is_removed(tx, rule) {
             continue;
         }
@@ -85,9 +91,12 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
 
 fn is_removed(tx: &Transaction, rule: &Rule) -> bool {
     let s = &tx.state;
-    s.removed_ids.iter().any(|(a, b)| *a <= rule.id && rule.id <= *b)
+    s.removed_ids
+        .iter()
+        .any(|(a, b)| *a <= rule.id && rule.id <= *b)
         || s.removed_tags.iter().any(|t| rule.has_tag(t))
-        || (!s.removed_msgs.is_empty() && rule.msg_text().is_some_and(|m| s.removed_msgs.contains(&m)))
+        || (!s.removed_msgs.is_empty()
+            && rule.msg_text().is_some_and(|m| s.removed_msgs.contains(&m)))
 }
 
 fn rule_selected(m: &RuleMatch, rule: &Rule) -> bool {
@@ -114,7 +123,12 @@ fn eval_rule(tx: &mut Transaction, starter: &Rule) -> bool {
 
 /// Applies the transformation chain; pushes the final value (or, with multiMatch, every
 /// distinct intermediate value including the original).
-fn transform_values<'v>(value: Cow<'v, [u8]>, chain: &[(String, Transform)], multi: bool, out: &mut Vec<Cow<'v, [u8]>>) {
+fn transform_values<'v>(
+    value: Cow<'v, [u8]>,
+    chain: &[(String, Transform)],
+    multi: bool,
+    out: &mut Vec<Cow<'v, [u8]>>,
+) {
     if chain.is_empty() {
         out.push(value);
         return;
@@ -147,9 +161,16 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
         let state = &tx.state;
         let scratch = &mut tx.scratch;
         match &link.operator {
-            None => recs.push(MatchRec { name: String::new(), value: Vec::new(), captures: None }),
+            None => recs.push(MatchRec {
+                name: String::new(),
+                value: Vec::new(),
+                captures: None,
+            }),
             Some(op) => {
-                let expanded = op.macro_arg.as_ref().map(|t| resolve::expand(t, d, Some(starter)));
+                let expanded = op
+                    .macro_arg
+                    .as_ref()
+                    .map(|t| resolve::expand(t, d, Some(starter)));
                 let mut items: Vec<Item<'_>> = Vec::new();
                 for t in &link.targets {
                     resolve::resolve(d, Some(starter), t, &mut items);
@@ -169,20 +190,40 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                         continue;
                     }
                     values.clear();
-                    let name_item = Item { var: item.var, key: item.key.clone(), value: Cow::Borrowed(&b""[..]) };
-                    transform_values(item.value, &link.transforms, link.actions.multi_match, &mut values);
+                    let name_item = Item {
+                        var: item.var,
+                        key: item.key.clone(),
+                        value: Cow::Borrowed(&b""[..]),
+                    };
+                    transform_values(
+                        item.value,
+                        &link.transforms,
+                        link.actions.multi_match,
+                        &mut values,
+                    );
                     for v in &values {
                         scratch.captures.clear();
                         let matched = {
                             let mut ctx = OpContext {
                                 expanded: expanded.as_deref(),
-                                captures: if link.actions.capture { Some(&mut scratch.captures) } else { None },
+                                captures: if link.actions.capture {
+                                    Some(&mut scratch.captures)
+                                } else {
+                                    None
+                                },
                             };
                             op.op.evaluate(&mut ctx, v) != op.negated
                         };
                         if matched {
-                            let captures = link.actions.capture.then(|| std::mem::take(&mut scratch.captures));
-                            recs.push(MatchRec { name: name_item.name(), value: v.to_vec(), captures });
+                            let captures = link
+                                .actions
+                                .capture
+                                .then(|| std::mem::take(&mut scratch.captures));
+                            recs.push(MatchRec {
+                                name: name_item.name(),
+                                value: v.to_vec(),
+                                captures,
+                            });
                         }
                     }
                 }
@@ -218,9 +259,12 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
 
 fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
     for sv in &link.actions.setvars {
-        let key = String::from_utf8_lossy(&resolve::expand(&sv.key, &tx.data, Some(starter))).into_owned();
+        let key = String::from_utf8_lossy(&resolve::expand(&sv.key, &tx.data, Some(starter)))
+            .into_owned();
         let lower = key.to_ascii_lowercase();
-        let Some(idx) = collection_index(sv.collection.name()) else { continue };
+        let Some(idx) = collection_index(sv.collection.name()) else {
+            continue;
+        };
         match &sv.op {
             SetOp::Unset => {
                 tx.data.cols[idx].remove(&lower);
@@ -231,7 +275,9 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
             }
             SetOp::Add(t) | SetOp::Sub(t) => {
                 let delta = parse_num(&resolve::expand(t, &tx.data, Some(starter)));
-                let cur = tx.data.cols[idx].get(&lower).map_or(0, |(_, v)| parse_num(v));
+                let cur = tx.data.cols[idx]
+                    .get(&lower)
+                    .map_or(0, |(_, v)| parse_num(v));
                 let new = if matches!(sv.op, SetOp::Add(_)) {
                     cur.saturating_add(delta)
                 } else {
@@ -256,7 +302,9 @@ fn parse_num(v: &[u8]) -> i64 {
         Some(r) => (true, r),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     let n: i64 = digits.get(..end).and_then(|d| d.parse().ok()).unwrap_or(0);
     if neg { -n } else { n }
 }
@@ -268,9 +316,15 @@ fn apply_ctl(tx: &mut Transaction, c: &Ctl) {
         Ctl::RemoveById(ids) => s.removed_ids.extend(ids.iter().copied()),
         Ctl::RemoveByTag(t) => s.removed_tags.push(t.clone()),
         Ctl::RemoveByMsg(m) => s.removed_msgs.push(m.clone()),
-        Ctl::RemoveTargetById(ids, e) => s.removed_targets.push((RuleMatch::Ids(ids.clone()), e.clone())),
-        Ctl::RemoveTargetByTag(t, e) => s.removed_targets.push((RuleMatch::Tag(t.clone()), e.clone())),
-        Ctl::RemoveTargetByMsg(m, e) => s.removed_targets.push((RuleMatch::Msg(m.clone()), e.clone())),
+        Ctl::RemoveTargetById(ids, e) => s
+            .removed_targets
+            .push((RuleMatch::Ids(ids.clone()), e.clone())),
+        Ctl::RemoveTargetByTag(t, e) => s
+            .removed_targets
+            .push((RuleMatch::Tag(t.clone()), e.clone())),
+        Ctl::RemoveTargetByMsg(m, e) => s
+            .removed_targets
+            .push((RuleMatch::Msg(m.clone()), e.clone())),
         Ctl::RequestBodyProcessor(p) => s.body_processor = Some(*p),
         Ctl::RequestBodyAccess(b) => s.request_body_access = Some(*b),
         Ctl::ResponseBodyAccess(b) => s.response_body_access = Some(*b),
@@ -305,7 +359,10 @@ fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
     {
         tx.data.highest_severity = Some(tx.data.highest_severity.map_or(sev, |h| h.min(sev)));
     }
-    let disruptive = matches!(rule.disruptive, Some(Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect));
+    let disruptive = matches!(
+        rule.disruptive,
+        Some(Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect)
+    );
     tx.matched.push(MatchedRule {
         id: rule.id,
         phase: rule.phase,
@@ -344,14 +401,20 @@ fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
                 .actions
                 .redirect
                 .as_ref()
-                .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
+                .or(rule.defaults.as_ref().and_then(|d| d.redirect.as_ref()))
+                .map(|t| {
+                    String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned()
+                })
                 .unwrap_or_default();
-            let status = match rule.status {
-                Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
-                _ => 302,
-            };
-            tx.interruption =
-                Some(Interruption { status, rule_id: rule.id, action: InterruptAction::Redirect(url) });
+            let status = rule
+                .status
+                .filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308))
+                .unwrap_or(302);
+            tx.interruption = Some(Interruption {
+                status,
+                rule_id: rule.id,
+                action: InterruptAction::Redirect(url),
+            });
             Flow::StopPhase
         }
         Some(Disruptive::Allow(scope)) => {

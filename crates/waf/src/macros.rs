@@ -95,19 +95,37 @@ mod tests {
             t.parts,
             vec![
                 Part::Lit("Matched ".into()),
-                Part::Var { var: Var::Tx, key: Some("0".into()) },
+                Part::Var {
+                    var: Var::Tx,
+                    key: Some("0".into())
+                },
                 Part::Lit(" in ".into()),
-                Part::Var { var: Var::MatchedVarName, key: None },
+                Part::Var {
+                    var: Var::MatchedVarName,
+                    key: None
+                },
                 Part::Lit("!".into()),
             ]
         );
         let t = Template::parse("%{rule.id}");
-        assert_eq!(t.parts, vec![Part::Var { var: Var::Rule, key: Some("id".into()) }]);
+        assert_eq!(
+            t.parts,
+            vec![Part::Var {
+                var: Var::Rule,
+                key: Some("id".into())
+            }]
+        );
         let t = Template::parse("plain");
         assert_eq!(t.literal().as_deref(), Some("plain"));
         let t = Template::parse("%{nope.x} and %{");
         assert_eq!(t.literal().as_deref(), Some("%{nope.x} and %{"));
         let t = Template::parse("%{request_headers.User-Agent}");
-        assert_eq!(t.parts, vec![Part::Var { var: Var::RequestHeaders, key: Some("user-agent".into()) }]);
+        assert_eq!(
+            t.parts,
+            vec![Part::Var {
+                var: Var::RequestHeaders,
+                key: Some("user-agent".into())
+            }]
+        );
     }
 }

@@ -33,11 +33,25 @@ impl Item<'_> {
     }
 }
 
-fn pairs<'a>(var: Var, list: &'a [(Vec<u8>, Vec<u8>)], sel: &Sel, names: bool, out: &mut Vec<Item<'a>>) {
+fn pairs<'a>(
+    var: Var,
+    list: &'a [(Vec<u8>, Vec<u8>)],
+    sel: &Sel,
+    names: bool,
+    out: &mut Vec<Item<'a>>,
+) {
     for (k, v) in list {
         if sel.matches(k) {
-            let value = if names { Cow::Borrowed(k.as_slice()) } else { Cow::Borrowed(v.as_slice()) };
-            out.push(Item { var, key: Some(Cow::Borrowed(k.as_slice())), value });
+            let value = if names {
+                Cow::Borrowed(k.as_slice())
+            } else {
+                Cow::Borrowed(v.as_slice())
+            };
+            out.push(Item {
+                var,
+                key: Some(Cow::Borrowed(k.as_slice())),
+                value,
+            });
         }
     }
 }
@@ -46,13 +60,21 @@ fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut Vec<Item<'
     match sel {
         Sel::Key { lower, .. } => {
             if let Some((k, v)) = col.get(lower) {
-                out.push(Item { var, key: Some(Cow::Borrowed(k.as_bytes())), value: Cow::Borrowed(v) });
+                out.push(Item {
+                    var,
+                    key: Some(Cow::Borrowed(k.as_bytes())),
+                    value: Cow::Borrowed(v),
+                });
             }
         }
         _ => {
             for (k, v) in col.values() {
                 if sel.matches(k.as_bytes()) {
-                    out.push(Item { var, key: Some(Cow::Borrowed(k.as_bytes())), value: Cow::Borrowed(v) });
+                    out.push(Item {
+                        var,
+                        key: Some(Cow::Borrowed(k.as_bytes())),
+                        value: Cow::Borrowed(v),
+                    });
                 }
             }
         }
@@ -60,15 +82,28 @@ fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut Vec<Item<'
 }
 
 fn scalar<'a>(var: Var, value: Cow<'a, [u8]>, out: &mut Vec<Item<'a>>) {
-    out.push(Item { var, key: None, value });
+    out.push(Item {
+        var,
+        key: None,
+        value,
+    });
 }
 
 fn owned<'a>(var: Var, s: String, out: &mut Vec<Item<'a>>) {
-    out.push(Item { var, key: None, value: Cow::Owned(s.into_bytes()) });
+    out.push(Item {
+        var,
+        key: None,
+        value: Cow::Owned(s.into_bytes()),
+    });
 }
 
 /// Resolves `t` (ignoring `count`) into `out`.
-pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &mut Vec<Item<'a>>) {
+pub(crate) fn resolve_into<'a>(
+    d: &'a TxData,
+    rule: Option<&Rule>,
+    t: &Target,
+    out: &mut Vec<Item<'a>>,
+) {
     let sel = &t.sel;
     let b = |v: &'a [u8]| Cow::Borrowed(v);
     match t.var {
@@ -85,7 +120,12 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
         Var::ArgsGetNames => pairs(Var::ArgsGetNames, &d.args_get, sel, true, out),
         Var::ArgsPostNames => pairs(Var::ArgsPostNames, &d.args_post, sel, true, out),
         Var::ArgsCombinedSize => {
-            let n: usize = d.args_get.iter().chain(&d.args_post).map(|(k, v)| k.len().saturating_add(v.len())).sum();
+            let n: usize = d
+                .args_get
+                .iter()
+                .chain(&d.args_post)
+                .map(|(k, v)| k.len().saturating_add(v.len()))
+                .sum();
             owned(t.var, n.to_string(), out);
         }
         Var::RequestHeaders => pairs(t.var, &d.req_headers, sel, false, out),
@@ -110,7 +150,11 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
         Var::RequestBodyLength => owned(t.var, d.req_body.len().to_string(), out),
         Var::FullRequest => scalar(t.var, b(&d.full_request), out),
         Var::FullRequestLength => owned(t.var, d.full_request.len().to_string(), out),
-        Var::Files | Var::FilesNames | Var::FilesSizes | Var::FilesTmpNames | Var::FilesTmpContent => {
+        Var::Files
+        | Var::FilesNames
+        | Var::FilesSizes
+        | Var::FilesTmpNames
+        | Var::FilesTmpContent => {
             for f in &d.files {
                 if !sel.matches(&f.field) {
                     continue;
@@ -122,47 +166,90 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
                     Var::FilesTmpContent => b(&f.content),
                     _ => Cow::Borrowed(&b""[..]),
                 };
-                out.push(Item { var: t.var, key: Some(b(&f.field)), value });
+                out.push(Item {
+                    var: t.var,
+                    key: Some(b(&f.field)),
+                    value,
+                });
             }
         }
-        Var::FilesCombinedSize => owned(t.var, d.files.iter().map(|f| f.size).sum::<usize>().to_string(), out),
+        Var::FilesCombinedSize => owned(
+            t.var,
+            d.files.iter().map(|f| f.size).sum::<usize>().to_string(),
+            out,
+        ),
         Var::MultipartFilename => {
             for f in &d.files {
                 if sel.matches(&f.field) {
-                    out.push(Item { var: t.var, key: Some(b(&f.field)), value: b(&f.filename) });
+                    out.push(Item {
+                        var: t.var,
+                        key: Some(b(&f.field)),
+                        value: b(&f.filename),
+                    });
                 }
             }
         }
         Var::MultipartName => {
             for f in &d.files {
                 if sel.matches(&f.field) {
-                    out.push(Item { var: t.var, key: Some(b(&f.field)), value: b(&f.field) });
+                    out.push(Item {
+                        var: t.var,
+                        key: Some(b(&f.field)),
+                        value: b(&f.field),
+                    });
                 }
             }
         }
         Var::MultipartPartHeaders => pairs(t.var, &d.multipart_part_headers, sel, false, out),
         Var::MultipartFlag(flag) => {
-            let v = d.multipart_flags.iter().find(|(f, _)| *f == flag).map_or(0, |(_, v)| *v);
+            let v = d
+                .multipart_flags
+                .iter()
+                .find(|(f, _)| *f == flag)
+                .map_or(0, |(_, v)| *v);
             owned(t.var, v.to_string(), out);
         }
         Var::ReqbodyError | Var::ReqbodyProcessorError => {
-            owned(t.var, if d.reqbody_error == Some(true) { "1" } else { "0" }.to_owned(), out);
+            owned(
+                t.var,
+                if d.reqbody_error == Some(true) {
+                    "1"
+                } else {
+                    "0"
+                }
+                .to_owned(),
+                out,
+            );
         }
-        Var::ReqbodyErrorMsg | Var::ReqbodyProcessorErrorMsg => scalar(t.var, b(&d.reqbody_error_msg), out),
+        Var::ReqbodyErrorMsg | Var::ReqbodyProcessorErrorMsg => {
+            scalar(t.var, b(&d.reqbody_error_msg), out)
+        }
         Var::ReqbodyProcessor => {
             let v = d.reqbody_processor.map_or("", |p| p.name());
             scalar(t.var, Cow::Borrowed(v.as_bytes()), out);
         }
-        Var::UrlencodedError => owned(t.var, if d.urlencoded_error { "1" } else { "0" }.to_owned(), out),
+        Var::UrlencodedError => owned(
+            t.var,
+            if d.urlencoded_error { "1" } else { "0" }.to_owned(),
+            out,
+        ),
         Var::Xml => {
             if let Some(doc) = &d.xml {
                 let wants_attrs = matches!(sel, Sel::Key { raw, .. } if raw.contains('@'));
                 if wants_attrs {
                     for v in &doc.attribute_values {
-                        out.push(Item { var: t.var, key: None, value: b(v) });
+                        out.push(Item {
+                            var: t.var,
+                            key: None,
+                            value: b(v),
+                        });
                     }
                 } else {
-                    out.push(Item { var: t.var, key: None, value: b(&doc.content) });
+                    out.push(Item {
+                        var: t.var,
+                        key: None,
+                        value: b(&doc.content),
+                    });
                 }
             }
         }
@@ -177,7 +264,9 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
         Var::RemoteAddr => scalar(t.var, b(d.remote_addr.as_bytes()), out),
         Var::RemotePort => scalar(t.var, b(d.remote_port.as_bytes()), out),
         Var::RemoteHost => scalar(t.var, b(d.remote_addr.as_bytes()), out),
-        Var::RemoteUser | Var::Userid | Var::Sessionid => scalar(t.var, Cow::Borrowed(&b""[..]), out),
+        Var::RemoteUser | Var::Userid | Var::Sessionid => {
+            scalar(t.var, Cow::Borrowed(&b""[..]), out)
+        }
         Var::ServerAddr => scalar(t.var, b(d.server_addr.as_bytes()), out),
         Var::ServerPort => scalar(t.var, b(d.server_port.as_bytes()), out),
         Var::ServerName => scalar(t.var, b(&d.server_name), out),
@@ -209,7 +298,11 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
             let ms = d.started.map_or(0, |s| s.elapsed().as_millis());
             owned(t.var, ms.to_string(), out);
         }
-        Var::ResponseStatus => owned(t.var, d.status.map_or(String::new(), |s| s.to_string()), out),
+        Var::ResponseStatus => owned(
+            t.var,
+            d.status.map_or(String::new(), |s| s.to_string()),
+            out,
+        ),
         Var::ResponseProtocol => scalar(t.var, b(&d.resp_protocol), out),
         Var::ResponseBody => {
             if d.resp_body_var {
@@ -234,8 +327,16 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
                 if !sel.matches(name.as_bytes()) {
                     continue;
                 }
-                let v = if t.var == Var::MatchedVars { b(value) } else { b(name.as_bytes()) };
-                out.push(Item { var: t.var, key: Some(b(name.as_bytes())), value: v });
+                let v = if t.var == Var::MatchedVars {
+                    b(value)
+                } else {
+                    b(name.as_bytes())
+                };
+                out.push(Item {
+                    var: t.var,
+                    key: Some(b(name.as_bytes())),
+                    value: v,
+                });
             }
         }
         Var::Rule => {
@@ -254,14 +355,30 @@ pub(crate) fn resolve_into<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, o
                     if let Some(v) = v
                         && sel.matches(k.as_bytes())
                     {
-                        out.push(Item { var: t.var, key: Some(b(k.as_bytes())), value: Cow::Owned(v.into_bytes()) });
+                        out.push(Item {
+                            var: t.var,
+                            key: Some(b(k.as_bytes())),
+                            value: Cow::Owned(v.into_bytes()),
+                        });
                     }
                 }
             }
         }
-        Var::HighestSeverity => owned(t.var, d.highest_severity.map_or(255, u16::from).to_string(), out),
-        Var::InboundDataError => owned(t.var, if d.inbound_data_error { "1" } else { "0" }.to_owned(), out),
-        Var::OutboundDataError => owned(t.var, if d.outbound_data_error { "1" } else { "0" }.to_owned(), out),
+        Var::HighestSeverity => owned(
+            t.var,
+            d.highest_severity.map_or(255, u16::from).to_string(),
+            out,
+        ),
+        Var::InboundDataError => owned(
+            t.var,
+            if d.inbound_data_error { "1" } else { "0" }.to_owned(),
+            out,
+        ),
+        Var::OutboundDataError => owned(
+            t.var,
+            if d.outbound_data_error { "1" } else { "0" }.to_owned(),
+            out,
+        ),
         Var::MscPcreLimitsExceeded => owned(t.var, "0".to_owned(), out),
     }
 }
@@ -271,7 +388,11 @@ pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &
     if t.count {
         let mut tmp = Vec::new();
         resolve_into(d, rule, t, &mut tmp);
-        out.push(Item { var: t.var, key: None, value: Cow::Owned(tmp.len().to_string().into_bytes()) });
+        out.push(Item {
+            var: t.var,
+            key: None,
+            value: Cow::Owned(tmp.len().to_string().into_bytes()),
+        });
     } else {
         resolve_into(d, rule, t, out);
     }
@@ -286,11 +407,23 @@ pub(crate) fn expand(tpl: &Template, d: &TxData, rule: Option<&Rule>) -> Vec<u8>
             Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
             Part::Var { var, key } => {
                 let sel = match key {
-                    Some(k) => Sel::Key { lower: k.clone(), raw: k.clone() },
+                    Some(k) => Sel::Key {
+                        lower: k.clone(),
+                        raw: k.clone(),
+                    },
                     None => Sel::All,
                 };
                 items.clear();
-                resolve_into(d, rule, &Target { var: *var, sel, count: false }, &mut items);
+                resolve_into(
+                    d,
+                    rule,
+                    &Target {
+                        var: *var,
+                        sel,
+                        count: false,
+                    },
+                    &mut items,
+                );
                 if let Some(first) = items.first() {
                     out.extend_from_slice(&first.value);
                 }

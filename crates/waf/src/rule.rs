@@ -18,6 +18,7 @@ pub struct RuleOperator {
     /// `!@op`.
     pub negated: bool,
     /// Lower-cased operator name.
+    #[allow(dead_code)]
     pub name: String,
     /// The argument template, when it contains macros (expanded per evaluation).
     pub macro_arg: Option<Template>,
@@ -84,17 +85,33 @@ impl Rule {
             steps.extend(d.transforms.iter());
         }
         steps.extend(self.actions.transforms.iter());
-        let start = steps.iter().rposition(|s| s.func.is_none()).map_or(0, |p| p + 1);
-        self.transforms =
-            steps.get(start..).unwrap_or_default().iter().filter_map(|s| s.func.map(|f| (s.name.clone(), f))).collect();
-        self.log = self.actions.log.or(defaults.as_ref().and_then(|d| d.log)).unwrap_or(true);
+        let start = steps
+            .iter()
+            .rposition(|s| s.func.is_none())
+            .map_or(0, |p| p + 1);
+        self.transforms = steps
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.func.map(|f| (s.name.clone(), f)))
+            .collect();
+        self.log = self
+            .actions
+            .log
+            .or(defaults.as_ref().and_then(|d| d.log))
+            .unwrap_or(true);
         let default_disruptive = defaults.as_ref().and_then(|d| d.disruptive);
         self.disruptive = match self.actions.disruptive {
             Some(d) => Some(d),
-            None if self.actions.block || defaults.as_ref().is_some_and(|d| d.block) => default_disruptive,
+            None if self.actions.block || defaults.as_ref().is_some_and(|d| d.block) => {
+                default_disruptive
+            }
             None => None,
         };
-        self.status = self.actions.status.or(defaults.as_ref().and_then(|d| d.status));
+        self.status = self
+            .actions
+            .status
+            .or(defaults.as_ref().and_then(|d| d.status));
         if let Some(c) = self.chain.as_mut() {
             c.finalize();
         }

@@ -30,7 +30,12 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    pub(crate) fn new(rules: Vec<Rule>, order: Vec<Entry>, config: Config, transform_chains: usize) -> RuleSet {
+    pub(crate) fn new(
+        rules: Vec<Rule>,
+        order: Vec<Entry>,
+        config: Config,
+        transform_chains: usize,
+    ) -> RuleSet {
         let mut phases: [Vec<Entry>; 6] = Default::default();
         for e in order {
             match &e {
@@ -47,12 +52,20 @@ impl RuleSet {
                 }
             }
         }
-        RuleSet { rules, phases, config, transform_chains }
+        RuleSet {
+            rules,
+            phases,
+            config,
+            transform_chains,
+        }
     }
 
     /// Compiles parsed directives (`seclang::parse_file` / `parse_str` output). Data files
     /// for `@pmFromFile` etc. are read through `loader`, relative to each rule's file.
-    pub fn compile(directives: &[Directive], loader: &dyn FileLoader) -> Result<RuleSet, CompileError> {
+    pub fn compile(
+        directives: &[Directive],
+        loader: &dyn FileLoader,
+    ) -> Result<RuleSet, CompileError> {
         crate::compiler::compile(directives, loader)
     }
 

@@ -169,10 +169,23 @@ pub struct Transaction {
 
 impl Transaction {
     pub(crate) fn new(rs: Arc<RuleSet>) -> Transaction {
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let data = TxData { started: Some(Instant::now()), epoch, ..TxData::default() };
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let data = TxData {
+            started: Some(Instant::now()),
+            epoch,
+            ..TxData::default()
+        };
         let scratch = crate::eval::Scratch::new(rs.transform_chains);
-        Transaction { rs, data, state: TxState::default(), matched: Vec::new(), interruption: None, scratch }
+        Transaction {
+            rs,
+            data,
+            state: TxState::default(),
+            matched: Vec::new(),
+            interruption: None,
+            scratch,
+        }
     }
 
     /// Sets `UNIQUE_ID`.
@@ -202,7 +215,10 @@ impl Transaction {
         line.extend_from_slice(protocol);
         d.request_line = line;
         let decoded = util::uri_decode(uri).into_owned();
-        let path_end = decoded.iter().position(|b| *b == b'?').unwrap_or(decoded.len());
+        let path_end = decoded
+            .iter()
+            .position(|b| *b == b'?')
+            .unwrap_or(decoded.len());
         d.filename = decoded.get(..path_end).unwrap_or_default().to_vec();
         d.basename = match d.filename.iter().rposition(|b| *b == b'/' || *b == b'\\') {
             Some(p) => d.filename.get(p + 1..).unwrap_or_default().to_vec(),
@@ -214,7 +230,8 @@ impl Transaction {
             None => Vec::new(),
         };
         if !d.query.is_empty() {
-            let parsed = body::urlencoded::parse_checked(&d.query, self.rs.config.argument_separator);
+            let parsed =
+                body::urlencoded::parse_checked(&d.query, self.rs.config.argument_separator);
             d.urlencoded_error |= parsed.invalid_encoding;
             let limit = self.rs.config.arguments_limit as usize;
             for (k, v) in parsed.args {
@@ -232,9 +249,17 @@ impl Transaction {
         if name.eq_ignore_ascii_case(b"cookie") {
             d.cookies.extend(util::parse_cookies(value));
         } else if name.eq_ignore_ascii_case(b"authorization") {
-            d.auth_type = value.split(|b| *b == b' ').next().unwrap_or_default().to_vec();
+            d.auth_type = value
+                .split(|b| *b == b' ')
+                .next()
+                .unwrap_or_default()
+                .to_vec();
         } else if name.eq_ignore_ascii_case(b"host") {
-            d.server_name = value.split(|b| *b == b':').next().unwrap_or_default().to_vec();
+            d.server_name = value
+                .split(|b| *b == b':')
+                .next()
+                .unwrap_or_default()
+                .to_vec();
         } else if name.eq_ignore_ascii_case(b"content-type") {
             let l = value.to_ascii_lowercase();
             if l.starts_with(b"multipart/form-data") {
@@ -254,13 +279,18 @@ impl Transaction {
 
     /// Buffers request body bytes, up to `SecRequestBodyLimit`.
     pub fn append_request_body(&mut self, chunk: &[u8]) {
-        let limit = self.state.request_body_limit.unwrap_or(self.rs.config.request_body_limit);
+        let limit = self
+            .state
+            .request_body_limit
+            .unwrap_or(self.rs.config.request_body_limit);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let room = limit.saturating_sub(self.data.req_body.len());
         if chunk.len() > room {
             self.data.inbound_data_error = true;
             self.state.body_limit_exceeded = true;
-            self.data.req_body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            self.data
+                .req_body
+                .extend_from_slice(chunk.get(..room).unwrap_or_default());
         } else {
             self.data.req_body.extend_from_slice(chunk);
         }
@@ -275,13 +305,21 @@ impl Transaction {
     /// Adds a response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
         if name.eq_ignore_ascii_case(b"content-type") {
-            self.data.resp_content_type = value.split(|b| *b == b';').next().unwrap_or_default().to_vec();
+            self.data.resp_content_type = value
+                .split(|b| *b == b';')
+                .next()
+                .unwrap_or_default()
+                .to_vec();
         }
         self.data.resp_headers.push((name.to_vec(), value.to_vec()));
     }
 
     /// Runs phase 3 (response headers).
-    pub fn process_response_headers(&mut self, status: u16, protocol: &[u8]) -> Option<Interruption> {
+    pub fn process_response_headers(
+        &mut self,
+        status: u16,
+        protocol: &[u8],
+    ) -> Option<Interruption> {
         self.data.status = Some(status);
         self.data.resp_protocol = protocol.to_vec();
         self.run_until(3);
@@ -297,7 +335,9 @@ impl Transaction {
         let room = limit.saturating_sub(self.data.resp_body.len());
         if chunk.len() > room {
             self.data.outbound_data_error = true;
-            self.data.resp_body.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            self.data
+                .resp_body
+                .extend_from_slice(chunk.get(..room).unwrap_or_default());
         } else {
             self.data.resp_body.extend_from_slice(chunk);
         }
@@ -327,14 +367,22 @@ impl Transaction {
     /// `TX:blocking_inbound_anomaly_score` (CRS), 0 if unset or not a number.
     pub fn anomaly_score(&self) -> i64 {
         self.collection_value("TX", "blocking_inbound_anomaly_score")
-            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.trim().parse().ok()))
+            .and_then(|v| {
+                std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+            })
             .unwrap_or(0)
     }
 
     /// A value of a writable collection (TX, IP, SESSION, USER, GLOBAL, RESOURCE, ENV).
     pub fn collection_value(&self, collection: &str, key: &str) -> Option<Vec<u8>> {
         let idx = collection_index(collection)?;
-        self.data.cols.get(idx)?.get(&key.to_ascii_lowercase()).map(|(_, v)| v.clone())
+        self.data
+            .cols
+            .get(idx)?
+            .get(&key.to_ascii_lowercase())
+            .map(|(_, v)| v.clone())
     }
 
     /// The engine mode in force for this transaction (after `ctl:ruleEngine`).
@@ -343,13 +391,18 @@ impl Transaction {
     }
 
     fn response_body_inspected(&self) -> bool {
-        let access = self.state.response_body_access.unwrap_or(self.rs.config.response_body_access);
+        let access = self
+            .state
+            .response_body_access
+            .unwrap_or(self.rs.config.response_body_access);
         if !access {
             return false;
         }
         let types = &self.rs.config.response_body_mime_types;
-        let ct = String::from_utf8_lossy(&self.data.resp_content_type).trim().to_ascii_lowercase();
-        types.is_empty() || types.iter().any(|t| *t == ct)
+        let ct = String::from_utf8_lossy(&self.data.resp_content_type)
+            .trim()
+            .to_ascii_lowercase();
+        types.is_empty() || types.contains(&ct)
     }
 
     /// Runs every phase up to and including `phase` that has not run yet.
@@ -386,10 +439,17 @@ impl Transaction {
             && self.rs.config.request_body_limit_action == BodyLimitAction::Reject
             && self.engine_mode() == EngineMode::On
         {
-            self.interruption = Some(Interruption { status: 413, rule_id: 0, action: InterruptAction::Deny });
+            self.interruption = Some(Interruption {
+                status: 413,
+                rule_id: 0,
+                action: InterruptAction::Deny,
+            });
             return;
         }
-        let access = self.state.request_body_access.unwrap_or(self.rs.config.request_body_access);
+        let access = self
+            .state
+            .request_body_access
+            .unwrap_or(self.rs.config.request_body_access);
         if !access {
             return;
         }
@@ -411,14 +471,13 @@ impl Transaction {
                     d.args_post.push((k.into_owned(), v.into_owned()));
                 }
             }
-            Some(BodyProcessor::Json) => {
-                if !d.req_body.is_empty() {
-                    match body::json::parse(&d.req_body, cfg.json_depth_limit as usize) {
-                        Ok(args) => d.args_post.extend(args),
-                        Err(e) => error = Some(e.to_string()),
-                    }
+            Some(BodyProcessor::Json) if !d.req_body.is_empty() => {
+                match body::json::parse(&d.req_body, cfg.json_depth_limit as usize) {
+                    Ok(args) => d.args_post.extend(args),
+                    Err(e) => error = Some(e.to_string()),
                 }
             }
+            Some(BodyProcessor::Json) => {}
             Some(BodyProcessor::Xml) => match body::xml::parse(&d.req_body) {
                 Ok(doc) => d.xml = Some(doc),
                 Err(e) => error = Some(e.to_string()),
@@ -454,7 +513,9 @@ impl Transaction {
 
 /// Index of a writable collection in [`TxData::cols`].
 pub(crate) fn collection_index(name: &str) -> Option<usize> {
-    ["TX", "IP", "SESSION", "USER", "GLOBAL", "RESOURCE", "ENV"].iter().position(|c| c.eq_ignore_ascii_case(name))
+    ["TX", "IP", "SESSION", "USER", "GLOBAL", "RESOURCE", "ENV"]
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
 }
 
 /// For absolute-form URIs (`http://host/path`), the path part; otherwise the input.
@@ -462,7 +523,9 @@ fn strip_authority(uri: &[u8]) -> &[u8] {
     if uri.first().is_none_or(|b| *b == b'/') {
         return uri;
     }
-    let Some(colon) = uri.iter().position(|b| *b == b':') else { return uri };
+    let Some(colon) = uri.iter().position(|b| *b == b':') else {
+        return uri;
+    };
     let rest = uri.get(colon + 1..).unwrap_or_default();
     if !rest.starts_with(b"//") {
         return uri;

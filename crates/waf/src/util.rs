@@ -21,7 +21,10 @@ pub fn uri_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut i = 0;
     while let Some(&b) = input.get(i) {
         if b == b'%'
-            && let (Some(h), Some(l)) = (input.get(i + 1).and_then(|c| hex(*c)), input.get(i + 2).and_then(|c| hex(*c)))
+            && let (Some(h), Some(l)) = (
+                input.get(i + 1).and_then(|c| hex(*c)),
+                input.get(i + 2).and_then(|c| hex(*c)),
+            )
         {
             out.push(h << 4 | l);
             i += 3;
@@ -53,10 +56,16 @@ pub fn parse_cookies(value: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
             continue;
         }
         let (name, val) = match piece.iter().position(|b| *b == b'=') {
-            Some(p) => (piece.get(..p).unwrap_or_default(), piece.get(p + 1..).unwrap_or_default()),
+            Some(p) => (
+                piece.get(..p).unwrap_or_default(),
+                piece.get(p + 1..).unwrap_or_default(),
+            ),
             None => (piece, &b""[..]),
         };
-        let start = name.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(name.len());
+        let start = name
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(name.len());
         let name = name.get(start..).unwrap_or_default();
         if name.is_empty() {
             continue;
@@ -111,7 +120,11 @@ mod tests {
         let c = parse_cookies(b" a=1; b=x=y;;  c ; =z ");
         assert_eq!(
             c,
-            vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"x=y".to_vec()), (b"c ".to_vec(), b"".to_vec())]
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"x=y".to_vec()),
+                (b"c ".to_vec(), b"".to_vec())
+            ]
         );
     }
 

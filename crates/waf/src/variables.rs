@@ -151,25 +151,89 @@ static VARS: &[(&str, Var, bool)] = &[
     ("MATCHED_VARS", Var::MatchedVars, true),
     ("MATCHED_VARS_NAMES", Var::MatchedVarsNames, true),
     ("MATCHED_VAR_NAME", Var::MatchedVarName, false),
-    ("MSC_PCRE_LIMITS_EXCEEDED", Var::MscPcreLimitsExceeded, false),
-    ("MULTIPART_BOUNDARY_QUOTED", Var::MultipartFlag(MultipartFlag::BoundaryQuoted), false),
-    ("MULTIPART_BOUNDARY_WHITESPACE", Var::MultipartFlag(MultipartFlag::BoundaryWhitespace), false),
-    ("MULTIPART_CRLF_LF_LINES", Var::MultipartFlag(MultipartFlag::CrlfLfLines), false),
-    ("MULTIPART_DATA_AFTER", Var::MultipartFlag(MultipartFlag::DataAfter), false),
-    ("MULTIPART_DATA_BEFORE", Var::MultipartFlag(MultipartFlag::DataBefore), false),
+    (
+        "MSC_PCRE_LIMITS_EXCEEDED",
+        Var::MscPcreLimitsExceeded,
+        false,
+    ),
+    (
+        "MULTIPART_BOUNDARY_QUOTED",
+        Var::MultipartFlag(MultipartFlag::BoundaryQuoted),
+        false,
+    ),
+    (
+        "MULTIPART_BOUNDARY_WHITESPACE",
+        Var::MultipartFlag(MultipartFlag::BoundaryWhitespace),
+        false,
+    ),
+    (
+        "MULTIPART_CRLF_LF_LINES",
+        Var::MultipartFlag(MultipartFlag::CrlfLfLines),
+        false,
+    ),
+    (
+        "MULTIPART_DATA_AFTER",
+        Var::MultipartFlag(MultipartFlag::DataAfter),
+        false,
+    ),
+    (
+        "MULTIPART_DATA_BEFORE",
+        Var::MultipartFlag(MultipartFlag::DataBefore),
+        false,
+    ),
     ("MULTIPART_FILENAME", Var::MultipartFilename, true),
-    ("MULTIPART_FILE_LIMIT_EXCEEDED", Var::MultipartFlag(MultipartFlag::FileLimitExceeded), false),
-    ("MULTIPART_HEADER_FOLDING", Var::MultipartFlag(MultipartFlag::HeaderFolding), false),
-    ("MULTIPART_INVALID_HEADER_FOLDING", Var::MultipartFlag(MultipartFlag::InvalidHeaderFolding), false),
-    ("MULTIPART_INVALID_PART", Var::MultipartFlag(MultipartFlag::InvalidPart), false),
-    ("MULTIPART_INVALID_QUOTING", Var::MultipartFlag(MultipartFlag::InvalidQuoting), false),
-    ("MULTIPART_LF_LINE", Var::MultipartFlag(MultipartFlag::LfLine), false),
-    ("MULTIPART_MISSING_SEMICOLON", Var::MultipartFlag(MultipartFlag::MissingSemicolon), false),
+    (
+        "MULTIPART_FILE_LIMIT_EXCEEDED",
+        Var::MultipartFlag(MultipartFlag::FileLimitExceeded),
+        false,
+    ),
+    (
+        "MULTIPART_HEADER_FOLDING",
+        Var::MultipartFlag(MultipartFlag::HeaderFolding),
+        false,
+    ),
+    (
+        "MULTIPART_INVALID_HEADER_FOLDING",
+        Var::MultipartFlag(MultipartFlag::InvalidHeaderFolding),
+        false,
+    ),
+    (
+        "MULTIPART_INVALID_PART",
+        Var::MultipartFlag(MultipartFlag::InvalidPart),
+        false,
+    ),
+    (
+        "MULTIPART_INVALID_QUOTING",
+        Var::MultipartFlag(MultipartFlag::InvalidQuoting),
+        false,
+    ),
+    (
+        "MULTIPART_LF_LINE",
+        Var::MultipartFlag(MultipartFlag::LfLine),
+        false,
+    ),
+    (
+        "MULTIPART_MISSING_SEMICOLON",
+        Var::MultipartFlag(MultipartFlag::MissingSemicolon),
+        false,
+    ),
     ("MULTIPART_NAME", Var::MultipartName, true),
     ("MULTIPART_PART_HEADERS", Var::MultipartPartHeaders, true),
-    ("MULTIPART_SEMICOLON_MISSING", Var::MultipartFlag(MultipartFlag::MissingSemicolon), false),
-    ("MULTIPART_STRICT_ERROR", Var::MultipartFlag(MultipartFlag::StrictError), false),
-    ("MULTIPART_UNMATCHED_BOUNDARY", Var::MultipartFlag(MultipartFlag::UnmatchedBoundary), false),
+    (
+        "MULTIPART_SEMICOLON_MISSING",
+        Var::MultipartFlag(MultipartFlag::MissingSemicolon),
+        false,
+    ),
+    (
+        "MULTIPART_STRICT_ERROR",
+        Var::MultipartFlag(MultipartFlag::StrictError),
+        false,
+    ),
+    (
+        "MULTIPART_UNMATCHED_BOUNDARY",
+        Var::MultipartFlag(MultipartFlag::UnmatchedBoundary),
+        false,
+    ),
     ("OUTBOUND_DATA_ERROR", Var::OutboundDataError, false),
     ("PATH_INFO", Var::PathInfo, false),
     ("QUERY_STRING", Var::QueryString, false),
@@ -181,7 +245,11 @@ static VARS: &[(&str, Var, bool)] = &[
     ("REQBODY_ERROR_MSG", Var::ReqbodyErrorMsg, false),
     ("REQBODY_PROCESSOR", Var::ReqbodyProcessor, false),
     ("REQBODY_PROCESSOR_ERROR", Var::ReqbodyProcessorError, false),
-    ("REQBODY_PROCESSOR_ERROR_MSG", Var::ReqbodyProcessorErrorMsg, false),
+    (
+        "REQBODY_PROCESSOR_ERROR_MSG",
+        Var::ReqbodyProcessorErrorMsg,
+        false,
+    ),
     ("REQUEST_BASENAME", Var::RequestBasename, false),
     ("REQUEST_BODY", Var::RequestBody, false),
     ("REQUEST_BODY_LENGTH", Var::RequestBodyLength, false),
@@ -233,17 +301,24 @@ impl Var {
     /// keyed collection.
     pub fn lookup(name: &str) -> Option<(Var, bool)> {
         let upper = name.to_ascii_uppercase();
-        VARS.binary_search_by(|(n, _, _)| (*n).cmp(upper.as_str())).ok().map(|i| (VARS[i].1, VARS[i].2))
+        VARS.binary_search_by(|(n, _, _)| (*n).cmp(upper.as_str()))
+            .ok()
+            .map(|i| (VARS[i].1, VARS[i].2))
     }
 
     /// The canonical upper-case name, as used in `MATCHED_VAR_NAME`.
     pub fn name(self) -> &'static str {
-        VARS.iter().find(|(_, v, _)| *v == self).map_or("UNKNOWN", |(n, _, _)| n)
+        VARS.iter()
+            .find(|(_, v, _)| *v == self)
+            .map_or("UNKNOWN", |(n, _, _)| n)
     }
 
     /// Persistent-style collections writable by `setvar` (in-transaction only here).
     pub fn is_writable_collection(self) -> bool {
-        matches!(self, Var::Tx | Var::Ip | Var::Session | Var::User | Var::Global | Var::Resource)
+        matches!(
+            self,
+            Var::Tx | Var::Ip | Var::Session | Var::User | Var::Global | Var::Resource
+        )
     }
 }
 
@@ -269,7 +344,10 @@ impl Sel {
     pub fn from_ast(sel: Option<&seclang::ast::Selector>) -> Result<Sel, String> {
         Ok(match sel {
             None => Sel::All,
-            Some(seclang::ast::Selector::Key(k)) => Sel::Key { lower: k.to_ascii_lowercase(), raw: k.clone() },
+            Some(seclang::ast::Selector::Key(k)) => Sel::Key {
+                lower: k.to_ascii_lowercase(),
+                raw: k.clone(),
+            },
             Some(seclang::ast::Selector::Regex(r)) => Sel::Regex(
                 RegexBuilder::new(r)
                     .case_insensitive(true)
@@ -346,7 +424,10 @@ pub fn parse_exclusion_text(text: &str) -> Result<Exclusion, String> {
         Some(k) if k.len() >= 2 && k.starts_with('/') && k.ends_with('/') => Sel::from_ast(Some(
             &seclang::ast::Selector::Regex(k[1..k.len() - 1].to_owned()),
         ))?,
-        Some(k) => Sel::Key { lower: k.to_ascii_lowercase(), raw: k.to_owned() },
+        Some(k) => Sel::Key {
+            lower: k.to_ascii_lowercase(),
+            raw: k.to_owned(),
+        },
     };
     Ok(Exclusion { var, sel })
 }

@@ -81,8 +81,14 @@ pub(crate) fn parse_id_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
             Some((a, b)) => (a, b),
             None => (part, part),
         };
-        let a: u64 = a.trim().parse().map_err(|_| format!("invalid rule id {part:?}"))?;
-        let b: u64 = b.trim().parse().map_err(|_| format!("invalid rule id {part:?}"))?;
+        let a: u64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid rule id {part:?}"))?;
+        let b: u64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid rule id {part:?}"))?;
         out.push((a.min(b), a.max(b)));
     }
     if out.is_empty() {
@@ -93,10 +99,14 @@ pub(crate) fn parse_id_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
 
 /// Parses a ctl value `name=value`.
 pub fn parse(v: &str) -> Result<Ctl, String> {
-    let (name, value) = v.split_once('=').ok_or_else(|| format!("ctl needs name=value: {v:?}"))?;
+    let (name, value) = v
+        .split_once('=')
+        .ok_or_else(|| format!("ctl needs name=value: {v:?}"))?;
     let value = value.trim();
     let split_target = |value: &str| -> Result<(String, Exclusion), String> {
-        let (what, target) = value.split_once(';').ok_or_else(|| format!("expected ID;TARGET, got {value:?}"))?;
+        let (what, target) = value
+            .split_once(';')
+            .ok_or_else(|| format!("expected ID;TARGET, got {value:?}"))?;
         Ok((what.trim().to_owned(), parse_exclusion_text(target)?))
     };
     Ok(match name.trim().to_ascii_lowercase().as_str() {
@@ -116,26 +126,34 @@ pub fn parse(v: &str) -> Result<Ctl, String> {
             let (msg, t) = split_target(value)?;
             Ctl::RemoveTargetByMsg(msg, t)
         }
-        "requestbodyprocessor" => Ctl::RequestBodyProcessor(match value.to_ascii_uppercase().as_str() {
-            "URLENCODED" => BodyProcessor::UrlEncoded,
-            "MULTIPART" => BodyProcessor::Multipart,
-            "JSON" => BodyProcessor::Json,
-            "XML" => BodyProcessor::Xml,
-            _ => return Err(format!("unknown request body processor {value:?}")),
-        }),
+        "requestbodyprocessor" => {
+            Ctl::RequestBodyProcessor(match value.to_ascii_uppercase().as_str() {
+                "URLENCODED" => BodyProcessor::UrlEncoded,
+                "MULTIPART" => BodyProcessor::Multipart,
+                "JSON" => BodyProcessor::Json,
+                "XML" => BodyProcessor::Xml,
+                _ => return Err(format!("unknown request body processor {value:?}")),
+            })
+        }
         "requestbodyaccess" => Ctl::RequestBodyAccess(on_off(value)?),
         "responsebodyaccess" => Ctl::ResponseBodyAccess(on_off(value)?),
         "forcerequestbodyvariable" => Ctl::ForceRequestBodyVariable(on_off(value)?),
-        "requestbodylimit" => {
-            Ctl::RequestBodyLimit(value.parse().map_err(|_| format!("invalid requestBodyLimit {value:?}"))?)
-        }
+        "requestbodylimit" => Ctl::RequestBodyLimit(
+            value
+                .parse()
+                .map_err(|_| format!("invalid requestBodyLimit {value:?}"))?,
+        ),
         "auditengine" | "auditlogparts" | "debugloglevel" => Ctl::Ignored(v.to_owned()),
         other => return Err(format!("unknown ctl {other:?}")),
     })
 }
 
 /// Handles `ctl`; `None` for other names.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     if name != "ctl" {
         return None;
     }
@@ -149,10 +167,19 @@ mod tests {
 
     #[test]
     fn table() {
-        assert!(matches!(parse("ruleEngine=DetectionOnly"), Ok(Ctl::RuleEngine(EngineMode::DetectionOnly))));
-        assert!(matches!(parse("ruleRemoveById=942100"), Ok(Ctl::RemoveById(v)) if v == vec![(942100, 942100)]));
-        assert!(matches!(parse("ruleRemoveById=10-20,5"), Ok(Ctl::RemoveById(v)) if v == vec![(10, 20), (5, 5)]));
-        assert!(matches!(parse("ruleRemoveByTag=attack-sqli"), Ok(Ctl::RemoveByTag(t)) if t == "attack-sqli"));
+        assert!(matches!(
+            parse("ruleEngine=DetectionOnly"),
+            Ok(Ctl::RuleEngine(EngineMode::DetectionOnly))
+        ));
+        assert!(
+            matches!(parse("ruleRemoveById=942100"), Ok(Ctl::RemoveById(v)) if v == vec![(942100, 942100)])
+        );
+        assert!(
+            matches!(parse("ruleRemoveById=10-20,5"), Ok(Ctl::RemoveById(v)) if v == vec![(10, 20), (5, 5)])
+        );
+        assert!(
+            matches!(parse("ruleRemoveByTag=attack-sqli"), Ok(Ctl::RemoveByTag(t)) if t == "attack-sqli")
+        );
         match parse("ruleRemoveTargetById=942100;ARGS:password") {
             Ok(Ctl::RemoveTargetById(ids, ex)) => {
                 assert_eq!(ids, vec![(942100, 942100)]);
@@ -164,15 +191,28 @@ mod tests {
             parse("ruleRemoveTargetByTag=xss;REQUEST_COOKIES:/^x/"),
             Ok(Ctl::RemoveTargetByTag(t, _)) if t == "xss"
         ));
-        assert!(matches!(parse("requestBodyProcessor=JSON"), Ok(Ctl::RequestBodyProcessor(BodyProcessor::Json))));
-        assert!(matches!(parse("requestBodyAccess=Off"), Ok(Ctl::RequestBodyAccess(false))));
-        assert!(matches!(parse("forceRequestBodyVariable=On"), Ok(Ctl::ForceRequestBodyVariable(true))));
+        assert!(matches!(
+            parse("requestBodyProcessor=JSON"),
+            Ok(Ctl::RequestBodyProcessor(BodyProcessor::Json))
+        ));
+        assert!(matches!(
+            parse("requestBodyAccess=Off"),
+            Ok(Ctl::RequestBodyAccess(false))
+        ));
+        assert!(matches!(
+            parse("forceRequestBodyVariable=On"),
+            Ok(Ctl::ForceRequestBodyVariable(true))
+        ));
         assert!(matches!(parse("auditEngine=Off"), Ok(Ctl::Ignored(_))));
         assert!(parse("requestBodyProcessor=YAML").is_err());
         assert!(parse("nope=1").is_err());
         assert!(parse("ruleRemoveById").is_err());
         let mut a = Actions::default();
-        assert!(apply(&mut a, "ctl", Some("ruleRemoveById=1")).unwrap().is_ok());
+        assert!(
+            apply(&mut a, "ctl", Some("ruleRemoveById=1"))
+                .unwrap()
+                .is_ok()
+        );
         assert!(apply(&mut a, "setvar", Some("tx.a=1")).is_none());
     }
 }

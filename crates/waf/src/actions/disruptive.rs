@@ -31,7 +31,11 @@ pub enum Disruptive {
 }
 
 /// Handles the disruptive actions; `None` when `name` is not one of them.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     let r = match name {
         "pass" => set(a, Disruptive::Pass),
         "deny" => set(a, Disruptive::Deny),
@@ -79,11 +83,31 @@ mod tests {
             ("pass", None, Some(Disruptive::Pass), true),
             ("deny", None, Some(Disruptive::Deny), true),
             ("drop", None, Some(Disruptive::Drop), true),
-            ("allow", None, Some(Disruptive::Allow(AllowScope::All)), true),
-            ("allow", Some("phase"), Some(Disruptive::Allow(AllowScope::Phase)), true),
-            ("allow", Some("REQUEST"), Some(Disruptive::Allow(AllowScope::Request)), true),
+            (
+                "allow",
+                None,
+                Some(Disruptive::Allow(AllowScope::All)),
+                true,
+            ),
+            (
+                "allow",
+                Some("phase"),
+                Some(Disruptive::Allow(AllowScope::Phase)),
+                true,
+            ),
+            (
+                "allow",
+                Some("REQUEST"),
+                Some(Disruptive::Allow(AllowScope::Request)),
+                true,
+            ),
             ("allow", Some("x"), None, false),
-            ("redirect", Some("http://x/"), Some(Disruptive::Redirect), true),
+            (
+                "redirect",
+                Some("http://x/"),
+                Some(Disruptive::Redirect),
+                true,
+            ),
             ("block", None, None, true),
         ];
         for (name, value, want, ok) in cases {
@@ -93,9 +117,17 @@ mod tests {
             assert_eq!(a.disruptive, *want, "{name}");
         }
         let mut a = Actions::default();
-        assert!(apply(&mut a, "status", Some("406")).expect("handled").is_ok());
+        assert!(
+            apply(&mut a, "status", Some("406"))
+                .expect("handled")
+                .is_ok()
+        );
         assert_eq!(a.status, Some(406));
-        assert!(apply(&mut a, "status", Some("42")).expect("handled").is_err());
+        assert!(
+            apply(&mut a, "status", Some("42"))
+                .expect("handled")
+                .is_err()
+        );
         assert!(apply(&mut a, "msg", Some("x")).is_none());
     }
 }

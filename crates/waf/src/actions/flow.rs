@@ -5,7 +5,11 @@ use super::{Actions, TransformStep, need};
 use crate::transformations;
 
 /// Handles the flow actions; `None` when `name` is not one of them.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     let r = match name {
         "chain" => {
             a.chain = true;
@@ -48,12 +52,18 @@ pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<
         "t" => need(value).and_then(|v| {
             let n = v.trim().to_ascii_lowercase();
             if n == "none" {
-                a.transforms.push(TransformStep { name: n, func: None });
+                a.transforms.push(TransformStep {
+                    name: n,
+                    func: None,
+                });
                 return Ok(());
             }
             match transformations::lookup(&n) {
                 Some(f) => {
-                    a.transforms.push(TransformStep { name: n, func: Some(f) });
+                    a.transforms.push(TransformStep {
+                        name: n,
+                        func: Some(f),
+                    });
                     Ok(())
                 }
                 None => Err(format!("unknown transformation {v}")),

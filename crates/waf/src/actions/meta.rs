@@ -4,10 +4,17 @@ use super::{Actions, need};
 use crate::macros::Template;
 
 /// Handles the metadata actions; `None` when `name` is not one of them.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     let r = match name {
         "id" => need(value).and_then(|v| {
-            v.trim().parse::<u64>().map(|id| a.id = Some(id)).map_err(|_| format!("invalid id {v:?}"))
+            v.trim()
+                .parse::<u64>()
+                .map(|id| a.id = Some(id))
+                .map_err(|_| format!("invalid id {v:?}"))
         }),
         "phase" => need(value).and_then(|v| parse_phase(v).map(|p| a.phase = Some(p))),
         "msg" => need(value).map(|v| a.msg = Some(Template::parse(v))),
@@ -17,10 +24,16 @@ pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<
         "ver" => need(value).map(|v| a.ver = Some(v.to_owned())),
         "rev" => need(value).map(|v| a.rev = Some(v.to_owned())),
         "maturity" => need(value).and_then(|v| {
-            v.trim().parse::<u8>().map(|m| a.maturity = Some(m)).map_err(|_| format!("invalid maturity {v:?}"))
+            v.trim()
+                .parse::<u8>()
+                .map(|m| a.maturity = Some(m))
+                .map_err(|_| format!("invalid maturity {v:?}"))
         }),
         "accuracy" => need(value).and_then(|v| {
-            v.trim().parse::<u8>().map(|m| a.accuracy = Some(m)).map_err(|_| format!("invalid accuracy {v:?}"))
+            v.trim()
+                .parse::<u8>()
+                .map(|m| a.accuracy = Some(m))
+                .map_err(|_| format!("invalid accuracy {v:?}"))
         }),
         _ => return None,
     };
@@ -42,7 +55,16 @@ pub(crate) fn parse_phase(v: &str) -> Result<u8, String> {
 
 /// `severity:` value: a number 0-7 or a syslog name.
 pub(crate) fn parse_severity(v: &str) -> Result<u8, String> {
-    const NAMES: [&str; 8] = ["emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"];
+    const NAMES: [&str; 8] = [
+        "emergency",
+        "alert",
+        "critical",
+        "error",
+        "warning",
+        "notice",
+        "info",
+        "debug",
+    ];
     let t = v.trim();
     if let Ok(n @ 0..=7) = t.parse::<u8>() {
         return Ok(n);

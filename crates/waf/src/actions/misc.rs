@@ -8,7 +8,11 @@ use super::{Actions, need};
 use crate::macros::Template;
 
 /// Handles the miscellaneous actions; `None` when `name` is not one of them.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     let r = match name {
         "setenv" => need(value).and_then(|v| {
             let (k, val) = v.split_once('=').unwrap_or((v, "1"));
@@ -19,10 +23,19 @@ pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<
             a.setenvs.push((k.to_owned(), Template::parse(val)));
             Ok(())
         }),
-        "expirevar" | "initcol" | "setuid" | "setsid" | "setrsc" | "xmlns" | "deprecatevar" => need(value).map(|_| ()),
-        "sanitisearg" | "sanitisematched" | "sanitisematchedbytes" | "sanitiserequestheader"
-        | "sanitiseresponseheader" | "sanitizearg" | "sanitizematched" | "sanitizematchedbytes"
-        | "sanitizerequestheader" | "sanitizeresponseheader" => Ok(()),
+        "expirevar" | "initcol" | "setuid" | "setsid" | "setrsc" | "xmlns" | "deprecatevar" => {
+            need(value).map(|_| ())
+        }
+        "sanitisearg"
+        | "sanitisematched"
+        | "sanitisematchedbytes"
+        | "sanitiserequestheader"
+        | "sanitiseresponseheader"
+        | "sanitizearg"
+        | "sanitizematched"
+        | "sanitizematchedbytes"
+        | "sanitizerequestheader"
+        | "sanitizeresponseheader" => Ok(()),
         "exec" | "append" | "prepend" | "proxy" => Err("unsupported by this engine".to_owned()),
         _ => return None,
     };

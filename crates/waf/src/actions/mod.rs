@@ -112,8 +112,14 @@ impl Actions {
             .or_else(|| misc::apply(self, &name, value));
         match handled {
             Some(Ok(())) => Ok(()),
-            Some(Err(reason)) => Err(CompileError::new(&action.span, format!("action {}: {reason}", action.name))),
-            None => Err(CompileError::new(&action.span, format!("unknown action {}", action.name))),
+            Some(Err(reason)) => Err(CompileError::new(
+                &action.span,
+                format!("action {}: {reason}", action.name),
+            )),
+            None => Err(CompileError::new(
+                &action.span,
+                format!("unknown action {}", action.name),
+            )),
         }
     }
 }

@@ -42,7 +42,9 @@ pub fn parse(v: &str) -> Result<SetVar, String> {
         Some((t, val)) => (t, Some(val)),
         None => (body, None),
     };
-    let (col, key) = target.split_once('.').ok_or_else(|| format!("setvar needs collection.key: {v:?}"))?;
+    let (col, key) = target
+        .split_once('.')
+        .ok_or_else(|| format!("setvar needs collection.key: {v:?}"))?;
     let collection = match Var::lookup(col.trim()) {
         Some((var, _)) if var.is_writable_collection() => var,
         _ => return Err(format!("setvar on unsupported collection {col:?}")),
@@ -63,11 +65,19 @@ pub fn parse(v: &str) -> Result<SetVar, String> {
             }
         }
     };
-    Ok(SetVar { collection, key: Template::parse(key), op })
+    Ok(SetVar {
+        collection,
+        key: Template::parse(key),
+        op,
+    })
 }
 
 /// Handles `setvar`; `None` for other names.
-pub(super) fn apply(a: &mut Actions, name: &str, value: Option<&str>) -> Option<Result<(), String>> {
+pub(super) fn apply(
+    a: &mut Actions,
+    name: &str,
+    value: Option<&str>,
+) -> Option<Result<(), String>> {
     if name != "setvar" {
         return None;
     }
@@ -87,7 +97,10 @@ mod tests {
         assert!(matches!(s.op, SetOp::Add(ref t) if t.has_macros()));
         assert!(matches!(parse("tx.a=-5").unwrap().op, SetOp::Sub(_)));
         assert_eq!(parse("!tx.a").unwrap().op, SetOp::Unset);
-        assert_eq!(parse("ip.blocked").unwrap().op, SetOp::Set(Template::parse("1")));
+        assert_eq!(
+            parse("ip.blocked").unwrap().op,
+            SetOp::Set(Template::parse("1"))
+        );
         assert!(parse("args.x=1").is_err());
         assert!(parse("tx").is_err());
         assert!(parse("tx.=1").is_err());
