@@ -238,7 +238,7 @@ SecRule REQUEST_URI "@rx ^/p a" "id:10,phase:1,pass"
     let got = ids(&tx);
     assert_eq!(got, vec![1, 3, 4, 5, 7, 8, 10], "{:?}", tx.matched_rules());
     let m = &tx.matched_rules()[0];
-    assert_eq!(m.data, "a in ARGS:q");
+    assert_eq!(m.data, "aa in ARGS:q");
     assert_eq!(m.matched_var_name, "ARGS:q");
     assert_eq!(tx_var(&tx, "hits").as_deref(), Some("1"));
     assert_eq!(tx_var(&tx, "chained").as_deref(), Some("aab"));
