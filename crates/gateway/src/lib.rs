@@ -1,3 +1,5 @@
 //! Listeners, TLS, routing, upstreams, load balancing and proxying
 
 #![forbid(unsafe_code)]
+
+pub mod tls;
