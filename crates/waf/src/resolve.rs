@@ -173,31 +173,19 @@ pub(crate) fn resolve_into<'a>(
                 });
             }
         }
-        Var::FilesCombinedSize => owned(
-            t.var,
-            d.files.iter().map(|f| f.size).sum::<usize>().to_string(),
-            out,
-        ),
-        Var::MultipartFilename => {
-            for f in &d.files {
-                if sel.matches(&f.field) {
-                    out.push(Item {
-                        var: t.var,
-                        key: Some(b(&f.field)),
-                        value: b(&f.filename),
-                    });
-                }
-            }
-        }
-        Var::MultipartName => {
-            for f in &d.files {
-                if sel.matches(&f.field) {
-                    out.push(Item {
-                        var: t.var,
-                        key: Some(b(&f.field)),
-                        value: b(&f.field),
-                    });
-                }
+        Var::FilesCombinedSize => owned(t.var, d.files_combined_size.to_string(), out),
+        Var::MultipartFilename | Var::MultipartName => {
+            let list = if t.var == Var::MultipartName {
+                &d.multipart_names
+            } else {
+                &d.multipart_filenames
+            };
+            for v in list {
+                out.push(Item {
+                    var: t.var,
+                    key: None,
+                    value: b(v),
+                });
             }
         }
         Var::MultipartPartHeaders => pairs(t.var, &d.multipart_part_headers, sel, false, out),
