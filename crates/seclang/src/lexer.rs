@@ -209,7 +209,9 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
             }
             value.push_str(text.get(run_start..j).unwrap_or_default());
             let after = j + 1;
-            if bytes.get(after).is_some_and(|&b| !is_blank(b)) {
+            // Another quoted argument may follow directly (libmodsecurity accepts
+            // `"@rx a""id:1"`); anything else must be separated by blanks.
+            if bytes.get(after).is_some_and(|&b| !is_blank(b) && b != b'"') {
                 return Err((after, ErrorKind::TextAfterQuote));
             }
             args.push(Arg {
@@ -291,6 +293,7 @@ mod tests {
             (r#""a \"b\"""#, &[r#"a "b""#]),
             (r#""a\d\\" x"#, &[r"a\d\\", "x"]),
             (r#""" x"#, &["", "x"]),
+            (r#""a""b""#, &["a", "b"]),
             ("a b # c d", &["a", "b"]),
             ("a b#c", &["a", "b#c"]),
             (r##"a "#b""##, &["a", "#b"]),

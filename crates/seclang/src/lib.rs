@@ -70,7 +70,7 @@ pub fn parse_with(
     loader: &dyn FileLoader,
 ) -> Result<Vec<Directive>, ParseError> {
     let mut driver = parser::Driver::new(options, loader);
-    driver.parse_source(text, Arc::from(file))?;
+    driver.parse_root(text, Arc::from(file))?;
     Ok(driver.out)
 }
 

@@ -81,7 +81,6 @@ const DIRECTIVES: &[(&str, Kind)] = &[
     ("secauditlogtype", Kind::Setting),
     ("seccollectiontimeout", Kind::Setting),
     ("seccomponentsignature", Kind::Setting),
-    ("secconnengine", Kind::Setting),
     ("seccookieformat", Kind::Setting),
     ("secdatadir", Kind::Setting),
     ("secdebuglog", Kind::Setting),
@@ -113,7 +112,6 @@ const DIRECTIVES: &[(&str, Kind)] = &[
     ("secruleupdatetargetbyid", Kind::UpdateTargetById),
     ("secruleupdatetargetbymsg", Kind::UpdateTargetByMsg),
     ("secruleupdatetargetbytag", Kind::UpdateTargetByTag),
-    ("secsensorid", Kind::Setting),
     ("secserversignature", Kind::Setting),
     ("secstatusengine", Kind::Setting),
     ("sectmpdir", Kind::Setting),
@@ -188,6 +186,15 @@ impl<'a> Driver<'a> {
         let text = decode(&bytes, &name)?;
         self.stack.push(normalize(path));
         let res = self.parse_source(text, name);
+        self.stack.pop();
+        res
+    }
+
+    /// Parses top-level text that claims to come from `file` (which then counts as being
+    /// included, so a file including it back is a cycle).
+    pub(crate) fn parse_root(&mut self, src: &str, file: Arc<str>) -> Result<(), ParseError> {
+        self.stack.push(normalize(Path::new(&*file)));
+        let res = self.parse_source(src, file);
         self.stack.pop();
         res
     }

@@ -149,11 +149,11 @@ pub(crate) fn variables(vars: &[Variable]) -> String {
                 let xml = v.name.eq_ignore_ascii_case("XML");
                 let plain = !k.is_empty()
                     && !k.starts_with('\'')
-                    && (xml || !k.starts_with('/'))
+                    && (xml || crate::rule::regex_close(k.as_bytes(), 0).is_none())
                     && !k
                         .bytes()
                         .any(|b| b == b'|' || b.is_ascii_whitespace() || b == b'"');
-                if plain {
+                if plain || !quotable(k, b'\'') {
                     s.push_str(k);
                 } else {
                     s.push_str(&single_quote(k));

@@ -119,62 +119,80 @@ const VARIABLES: &[&str] = &[
     "XML",
 ];
 
-/// Every action name libmodsecurity v3 accepts, lower case, sorted.
-const ACTIONS: &[&str] = &[
-    "accuracy",
-    "allow",
-    "append",
-    "auditlog",
-    "block",
-    "capture",
-    "chain",
-    "ctl",
-    "deny",
-    "deprecatevar",
-    "drop",
-    "exec",
-    "expirevar",
-    "id",
-    "initcol",
-    "log",
-    "logdata",
-    "maturity",
-    "msg",
-    "multimatch",
-    "noauditlog",
-    "nolog",
-    "pass",
-    "pause",
-    "phase",
-    "prepend",
-    "proxy",
-    "redirect",
-    "rev",
-    "sanitisearg",
-    "sanitisematched",
-    "sanitisematchedbytes",
-    "sanitiserequestheader",
-    "sanitiseresponseheader",
-    "setenv",
-    "setrsc",
-    "setsid",
-    "setuid",
-    "setvar",
-    "severity",
-    "skip",
-    "skipafter",
-    "status",
-    "t",
-    "tag",
-    "ver",
-    "xmlns",
+/// Whether an action takes a value after `:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// `chain`, `pass`, ...: never.
+    No,
+    /// `allow`, `allow:request`: either.
+    Optional,
+    /// `id:1`, `msg:'...'`: always.
+    Required,
+}
+
+/// Every action name libmodsecurity v3 accepts (lower case, sorted) and its value rule.
+const ACTIONS: &[(&str, Value)] = &[
+    ("accuracy", Value::Required),
+    ("allow", Value::Optional),
+    ("append", Value::Required),
+    ("auditlog", Value::No),
+    ("block", Value::No),
+    ("capture", Value::No),
+    ("chain", Value::No),
+    ("ctl", Value::Required),
+    ("deny", Value::No),
+    ("deprecatevar", Value::Required),
+    ("drop", Value::No),
+    ("exec", Value::Required),
+    ("expirevar", Value::Required),
+    ("id", Value::Required),
+    ("initcol", Value::Required),
+    ("log", Value::No),
+    ("logdata", Value::Required),
+    ("maturity", Value::Required),
+    ("msg", Value::Required),
+    ("multimatch", Value::No),
+    ("noauditlog", Value::No),
+    ("nolog", Value::No),
+    ("pass", Value::No),
+    ("pause", Value::Required),
+    ("phase", Value::Required),
+    ("prepend", Value::Required),
+    ("proxy", Value::Required),
+    ("redirect", Value::Required),
+    ("rev", Value::Required),
+    ("sanitisearg", Value::Required),
+    ("sanitisematched", Value::No),
+    ("sanitisematchedbytes", Value::Optional),
+    ("sanitiserequestheader", Value::Required),
+    ("sanitiseresponseheader", Value::Required),
+    ("setenv", Value::Required),
+    ("setrsc", Value::Required),
+    ("setsid", Value::Required),
+    ("setuid", Value::Required),
+    ("setvar", Value::Required),
+    ("severity", Value::Required),
+    ("skip", Value::Required),
+    ("skipafter", Value::Required),
+    ("status", Value::Required),
+    ("t", Value::Required),
+    ("tag", Value::Required),
+    ("ver", Value::Required),
+    ("xmlns", Value::Required),
 ];
 
-/// Whether `name` (any case) is an action libmodsecurity knows.
-pub(crate) fn is_known_action(name: &str) -> bool {
+fn action_value_rule(name: &str) -> Option<Value> {
     ACTIONS
-        .binary_search_by(|probe| cmp_ignore_ascii_case(probe, name))
-        .is_ok()
+        .binary_search_by(|(probe, _)| cmp_ignore_ascii_case(probe, name))
+        .ok()
+        .and_then(|i| ACTIONS.get(i))
+        .map(|(_, v)| *v)
+}
+
+/// Whether `name` (any case) is an action libmodsecurity knows.
+#[cfg(test)]
+pub(crate) fn is_known_action(name: &str) -> bool {
+    action_value_rule(name).is_some()
 }
 
 /// Whether `name` (any case) is a variable libmodsecurity knows.
@@ -228,6 +246,47 @@ fn single_quoted(s: &str, open: usize) -> Result<(String, usize), PieceError> {
     Err((open, ErrorKind::UnterminatedSingleQuote))
 }
 
+/// If a `/regex/` selector opens at `open`, the offset of its closing slash. The closing
+/// slash must end the entry (be followed by `|` or the end); a backslash escapes the next
+/// byte, and a `|` always ends the entry (libmodsecurity rejects it inside the regex).
+pub(crate) fn regex_close(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut j = open + 1;
+    while let Some(&b) = bytes.get(j) {
+        match b {
+            b'|' => return None,
+            b'\\' if bytes.get(j + 1) == Some(&b'|') => return None,
+            b'\\' => j += 2,
+            b'/' => {
+                return matches!(bytes.get(j + 1), None | Some(b'|')).then_some(j);
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Reads a plain key from `*i` up to `|` or the end; blanks and quotes are not allowed.
+fn plain_key(s: &str, i: &mut usize) -> Result<String, PieceError> {
+    let bytes = s.as_bytes();
+    let start = *i;
+    while let Some(&b) = bytes.get(*i).filter(|&&b| b != b'|') {
+        if is_blank(b) || b == b'"' {
+            return Err((
+                *i,
+                ErrorKind::BadVariable("unexpected character in key".to_owned()),
+            ));
+        }
+        *i += 1;
+    }
+    if *i == start {
+        return Err((
+            start,
+            ErrorKind::BadVariable("empty key after `:`".to_owned()),
+        ));
+    }
+    Ok(s.get(start..*i).unwrap_or_default().to_owned())
+}
+
 /// Parses a `|`-separated variable list. `span_at` maps a byte offset of `s` to a span.
 pub(crate) fn parse_variables(
     s: &str,
@@ -237,18 +296,17 @@ pub(crate) fn parse_variables(
     let mut out = Vec::new();
     let mut i = 0;
     loop {
-        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
-            i += 1;
-        }
         let start = i;
-        let (mut negated, mut count) = (false, false);
-        loop {
-            match bytes.get(i) {
-                Some(b'!') if !negated => negated = true,
-                Some(b'&') if !count => count = true,
-                _ => break,
-            }
+        let negated = bytes.get(i) == Some(&b'!');
+        let count = bytes.get(i) == Some(&b'&');
+        if negated || count {
             i += 1;
+            if matches!(bytes.get(i), Some(b'!' | b'&')) {
+                return Err((
+                    i,
+                    ErrorKind::BadVariable("`!` and `&` cannot be combined".to_owned()),
+                ));
+            }
         }
         let name_start = i;
         while bytes.get(i).is_some_and(|&b| is_word(b)) {
@@ -279,47 +337,17 @@ pub(crate) fn parse_variables(
                     selector = Some(Selector::Key(key));
                     i = next;
                 }
-                Some(b'/') if !is_xml => {
-                    let open = i;
-                    let mut j = i + 1;
-                    let mut close = None;
-                    while let Some(&b) = bytes.get(j) {
-                        match b {
-                            b'\\' => j += 2,
-                            b'/' => {
-                                close = Some(j);
-                                break;
-                            }
-                            _ => j += 1,
-                        }
+                Some(b'/') if !is_xml => match regex_close(bytes, i) {
+                    Some(close) => {
+                        let re = s.get(i + 1..close).unwrap_or_default();
+                        selector = Some(Selector::Regex(re.to_owned()));
+                        i = close + 1;
                     }
-                    let Some(close) = close else {
-                        return Err((
-                            open,
-                            ErrorKind::BadVariable("unterminated /regex/ selector".to_owned()),
-                        ));
-                    };
-                    let re = s.get(open + 1..close).unwrap_or_default();
-                    selector = Some(Selector::Regex(re.to_owned()));
-                    i = close + 1;
-                }
-                _ => {
-                    let key_start = i;
-                    while bytes.get(i).is_some_and(|&b| b != b'|') {
-                        i += 1;
-                    }
-                    let key = s
-                        .get(key_start..i)
-                        .unwrap_or_default()
-                        .trim_end_matches(|c: char| c.is_ascii_whitespace());
-                    if !key.is_empty() {
-                        selector = Some(Selector::Key(key.to_owned()));
-                    }
-                }
+                    // Not a complete `/regex/`: libmodsecurity reads it as a plain key.
+                    None => selector = Some(Selector::Key(plain_key(s, &mut i)?)),
+                },
+                _ => selector = Some(Selector::Key(plain_key(s, &mut i)?)),
             }
-        }
-        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
-            i += 1;
         }
         out.push(Variable {
             span: span_at(start),
@@ -332,11 +360,7 @@ pub(crate) fn parse_variables(
             None => break,
             Some(b'|') => {
                 i += 1;
-                let mut k = i;
-                while bytes.get(k).is_some_and(|&b| is_blank(b)) {
-                    k += 1;
-                }
-                if bytes.get(k).is_none() {
+                if bytes.get(i).is_none() {
                     return Err((
                         i.saturating_sub(1),
                         ErrorKind::BadVariable("trailing `|`".to_owned()),
@@ -357,6 +381,9 @@ pub(crate) fn parse_variables(
 /// Parses an operator string: `[!]@name[ argument]`, or a bare regex meaning `@rx`.
 pub(crate) fn parse_operator(s: &str, span: Span) -> Result<Operator, PieceError> {
     let bytes = s.as_bytes();
+    if s.is_empty() {
+        return Err((0, ErrorKind::BadOperator("empty operator".to_owned())));
+    }
     let mut i = 0;
     while bytes.get(i).is_some_and(|&b| is_blank(b)) {
         i += 1;
@@ -419,12 +446,24 @@ pub(crate) fn parse_actions(
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    let mut after_comma = false;
+    let mut last_comma = 0;
     loop {
-        while bytes.get(i).is_some_and(|&b| is_blank(b) || b == b',') {
+        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
             i += 1;
         }
         if i >= bytes.len() {
-            break;
+            if !after_comma {
+                break;
+            }
+            // A trailing comma (libmodsecurity rejects it).
+            return Err((
+                i.min(last_comma),
+                ErrorKind::BadAction("empty action".to_owned()),
+            ));
+        }
+        if bytes.get(i) == Some(&b',') {
+            return Err((i, ErrorKind::BadAction("empty action".to_owned())));
         }
         let name_start = i;
         while bytes.get(i).is_some_and(|&b| is_word(b)) {
@@ -437,17 +476,28 @@ pub(crate) fn parse_actions(
                 ErrorKind::BadAction("expected an action name".to_owned()),
             ));
         }
-        if !is_known_action(name) {
+        let Some(rule) = action_value_rule(name) else {
             return Err((
                 name_start,
                 ErrorKind::BadAction(format!("unknown action `{name}`")),
             ));
-        }
-        while bytes.get(i).is_some_and(|&b| is_blank(b)) {
-            i += 1;
-        }
+        };
         let value = match bytes.get(i) {
             None | Some(b',') => None,
+            Some(&b) if is_blank(b) => {
+                while bytes.get(i).is_some_and(|&b| is_blank(b)) {
+                    i += 1;
+                }
+                match bytes.get(i) {
+                    None | Some(b',') => None,
+                    Some(_) => {
+                        return Err((
+                            i,
+                            ErrorKind::BadAction(format!("unexpected text after action `{name}`")),
+                        ));
+                    }
+                }
+            }
             Some(b':') => {
                 i += 1;
                 while bytes.get(i).is_some_and(|&b| is_blank(b)) {
@@ -487,11 +537,32 @@ pub(crate) fn parse_actions(
                 ));
             }
         };
+        match (rule, &value) {
+            (Value::No, Some(_)) => {
+                return Err((
+                    name_start,
+                    ErrorKind::BadAction(format!("action `{name}` takes no value")),
+                ));
+            }
+            (Value::Required, None) => {
+                return Err((
+                    name_start,
+                    ErrorKind::BadAction(format!("action `{name}` needs a value")),
+                ));
+            }
+            _ => {}
+        }
         out.push(Action {
             span: span_at(name_start),
             name: name.to_owned(),
             value,
         });
+        // `i` is at the separating comma or the end.
+        after_comma = bytes.get(i) == Some(&b',');
+        if after_comma {
+            last_comma = i;
+            i += 1;
+        }
     }
     Ok(out)
 }
@@ -559,8 +630,8 @@ mod tests {
 
     #[test]
     fn action_table_is_sorted_and_unique() {
-        assert!(ACTIONS.windows(2).all(|w| w[0] < w[1]));
-        assert!(ACTIONS.iter().all(|a| *a == a.to_ascii_lowercase()));
+        assert!(ACTIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(ACTIONS.iter().all(|a| a.0 == a.0.to_ascii_lowercase()));
         assert!(is_known_action("skipAfter"));
         assert!(is_known_action("MultiMatch"));
         assert!(!is_known_action("nolgo"));
@@ -605,7 +676,8 @@ mod tests {
             ("ARGS", &["ARGS@1"]),
             ("ARGS|!ARGS:foo", &["ARGS@1", "!ARGS=key[foo]@6"]),
             ("&TX:x", &["&TX=key[x]@1"]),
-            ("ARGS:/^id_|x/|TX:0", &["ARGS=re[^id_|x]@1", "TX=key[0]@15"]),
+            ("ARGS:/^id_x/|TX:0", &["ARGS=re[^id_x]@1", "TX=key[0]@14"]),
+            ("ARGS:/a\\|TX", &["ARGS=key[/a\\]@1", "TX@10"]),
             (r"ARGS:/a\/b/", &[r"ARGS=re[a\/b]@1"]),
             ("XML:/*", &["XML=key[/*]@1"]),
             ("XML://@*", &["XML=key[//@*]@1"]),
@@ -615,8 +687,8 @@ mod tests {
             ),
             ("ARGS:'a|b'|args", &["ARGS=key[a|b]@1", "args@12"]),
             (r"ARGS:'it\'s'", &["ARGS=key[it's]@1"]),
-            ("request_cookies:", &["request_cookies@1"]),
-            ("ARGS | ARGS_NAMES", &["ARGS@1", "ARGS_NAMES@8"]),
+            ("ARGS:/abc", &["ARGS=key[/abc]@1"]),
+            ("ARGS:/abc/x|TX", &["ARGS=key[/abc/x]@1", "TX@13"]),
         ];
         for (s, want) in cases {
             assert_eq!(vars(s), *want, "{s}");
@@ -630,8 +702,17 @@ mod tests {
             ("FOO", 0, "unknown variable `FOO`"),
             ("ARGS|", 4, "trailing `|`"),
             ("ARGS||TX", 5, "expected a variable name"),
-            ("ARGS:/abc", 5, "unterminated /regex/ selector"),
-            ("ARGS:/abc/x", 10, "unexpected character after variable"),
+            ("request_cookies:", 16, "empty key after `:`"),
+            ("ARGS:|TX", 5, "empty key after `:`"),
+            (
+                "ARGS | ARGS_NAMES",
+                4,
+                "unexpected character after variable",
+            ),
+            ("ARGS:a b", 6, "unexpected character in key"),
+            ("ARGS:/a|b/", 8, "unknown variable `b`"),
+            ("!&ARGS", 1, "`!` and `&` cannot be combined"),
+            ("&!ARGS", 1, "`!` and `&` cannot be combined"),
             ("ARGS:'abc", 5, ""),
             ("ARGS.x", 4, "unexpected character after variable"),
         ];
@@ -653,7 +734,6 @@ mod tests {
             ("@unconditionalMatch", false, "unconditionalMatch", ""),
             ("attack", false, "rx", "attack"),
             ("!attack", true, "rx", "attack"),
-            ("", false, "rx", ""),
             ("@pmFromFile a.data", false, "pmFromFile", "a.data"),
             ("@eq 0", false, "eq", "0"),
         ];
@@ -666,6 +746,7 @@ mod tests {
             );
         }
         assert!(parse_operator("@ x", sp(0)).is_err());
+        assert!(parse_operator("", sp(0)).is_err());
         assert!(parse_operator("@rx/x", sp(0)).is_err());
     }
 
@@ -706,7 +787,6 @@ mod tests {
             ),
             ("msg:''", vec![("msg", o(""))]),
             ("", vec![]),
-            ("id:1,", vec![("id", o("1"))]),
         ];
         for (s, want) in cases {
             let want: Vec<(String, Option<String>)> =
@@ -718,6 +798,23 @@ mod tests {
             Err((4, ErrorKind::UnterminatedSingleQuote))
         ));
         assert!(parse_actions("msg:'a'b", &sp).is_err());
+        for bad in [
+            "id:1,",
+            "id:1,,pass",
+            ",id:1",
+            "msg :'x'",
+            "pass:1",
+            "msg",
+            "id",
+            "chain:1",
+        ] {
+            assert!(parse_actions(bad, &sp).is_err(), "{bad}");
+        }
+        assert_eq!(acts("allow"), vec![("allow".to_owned(), None)]);
+        assert_eq!(
+            acts("allow:request"),
+            vec![("allow".to_owned(), Some("request".to_owned()))]
+        );
         assert!(parse_actions("-x", &sp).is_err());
     }
 

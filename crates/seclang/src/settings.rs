@@ -42,11 +42,7 @@ const SHAPES: &[(&str, Shape)] = &[
     ),
     ("seccollectiontimeout", Shape::Number),
     ("seccomponentsignature", Shape::Text { min: 1, max: 1 }),
-    (
-        "secconnengine",
-        Shape::OneOf(&["On", "Off", "DetectionOnly"]),
-    ),
-    ("seccookieformat", Shape::OneOf(&["0", "1"])),
+    ("seccookieformat", Shape::Number),
     ("secdatadir", Shape::Text { min: 1, max: 1 }),
     ("secdebuglog", Shape::Text { min: 1, max: 1 }),
     ("secdebugloglevel", Shape::Number),
@@ -85,12 +81,11 @@ const SHAPES: &[(&str, Shape)] = &[
         "secruleengine",
         Shape::OneOf(&["On", "Off", "DetectionOnly"]),
     ),
-    ("secsensorid", Shape::Text { min: 1, max: 1 }),
     ("secserversignature", Shape::Text { min: 1, max: 1 }),
     ("secstatusengine", Shape::OneOf(ON_OFF)),
     ("sectmpdir", Shape::Text { min: 1, max: 1 }),
     ("sectmpsaveuploadedfiles", Shape::OneOf(ON_OFF)),
-    ("secunicodemapfile", Shape::Text { min: 1, max: 2 }),
+    ("secunicodemapfile", Shape::Text { min: 2, max: 2 }),
     ("secuploaddir", Shape::Text { min: 1, max: 1 }),
     ("secuploadfilelimit", Shape::Number),
     ("secuploadfilemode", Shape::Mode),
@@ -170,7 +165,6 @@ fn expected(shape: Shape) -> &'static str {
     match shape {
         Shape::OneOf(w) if w == ON_OFF => "On or Off",
         Shape::OneOf(w) => match w.first() {
-            Some(&"0") => "0 or 1",
             Some(&"Abort") => "Abort or Warn",
             Some(&"JSON") => "JSON or Native",
             Some(&"Reject") => "Reject or ProcessPartial",
@@ -208,6 +202,7 @@ mod tests {
             ("SecUploadFileMode", &["0600"]),
             ("SecResponseBodyMimeType", &["text/plain", "text/html"]),
             ("SecUnicodeMapFile", &["unicode.mapping", "20127"]),
+            ("SecCookieFormat", &["0"]),
             ("SecResponseBodyMimeTypesClear", &[]),
             ("SecAuditLogType", &["Concurrent"]),
         ];
@@ -222,6 +217,7 @@ mod tests {
             ("SecAuditLogParts", &["ABX"]),
             ("SecUploadFileMode", &["0800"]),
             ("SecResponseBodyMimeTypesClear", &["x"]),
+            ("SecUnicodeMapFile", &["unicode.mapping"]),
         ];
         for (n, a) in bad {
             assert!(check(n, &s(a)).is_err(), "{n} {a:?}");

@@ -85,9 +85,29 @@ fn error_table() {
             "bad variable: trailing `|`",
         ),
         (
-            "SecRule ARGS:/x \"@rx a\"",
-            (1, 14),
-            "bad variable: unterminated /regex/ selector",
+            "SecRule !&ARGS \"@rx a\"",
+            (1, 10),
+            "bad variable: `!` and `&` cannot be combined",
+        ),
+        (
+            "SecRule \"ARGS:\" \"@rx a\"",
+            (1, 15),
+            "bad variable: empty key after `:`",
+        ),
+        (
+            "SecRule ARGS \"@rx a\" \"id:1,pass,\"",
+            (1, 32),
+            "bad action: empty action",
+        ),
+        (
+            "SecRule ARGS \"@rx a\" \"id:1,pass:1\"",
+            (1, 28),
+            "bad action: action `pass` takes no value",
+        ),
+        (
+            "SecRule ARGS \"@rx a\" \"id,pass\"",
+            (1, 23),
+            "bad action: action `id` needs a value",
         ),
         (
             "SecRule ARGS \"@ a\"",
@@ -194,7 +214,7 @@ fn quoting_rules() {
     assert_eq!(r.actions[0].value.as_deref(), Some("200001"));
     assert_eq!(r.actions[1].name, "phase");
     // Variables: quoted keys, regex keys, XPath keys, counts and exclusions.
-    let r = rule(r#"SecRule "ARGS:'a b'|!ARGS:/^x|y$/|&TX:0|XML:/*|XML://@*" "@rx a""#);
+    let r = rule(r#"SecRule "ARGS:'a b'|!ARGS:/^x(?:y)$/|&TX:0|XML:/*|XML://@*" "@rx a""#);
     let sels: Vec<_> = r
         .variables
         .iter()
@@ -204,7 +224,7 @@ fn quoting_rules() {
         sels,
         vec![
             Selector::Key("a b".into()),
-            Selector::Regex("^x|y$".into()),
+            Selector::Regex("^x(?:y)$".into()),
             Selector::Key("0".into()),
             Selector::Key("/*".into()),
             Selector::Key("//@*".into()),
@@ -377,8 +397,9 @@ fn printer_round_trips_edge_cases() {
         r#"SecRule ARGS "@rx a\"b\\" "id:1,msg:'it\'s, ok',tag:'a\\'""#,
         r#"SecRule ARGS "!x" "id:1""#,
         r#"SecRule ARGS "@rx  two spaces""#,
-        r#"SecRule ARGS """#,
-        r#"SecRule ARGS:'a|b'|ARGS:'/x'|ARGS:/a\/b/ "@rx a""#,
+        r#"SecRule ARGS "@rx""#,
+        r#"SecRule ARGS "@rx a""id:1""#,
+        r#"SecRule ARGS:'a|b'|ARGS:'/x'|ARGS:/a\/b/|ARGS:'/y/'|TX:/z\|TX:/w/x "@rx a""#,
         r#"SecAction "id:1,msg:'',setvar:tx.a=b c""#,
         r#"SecAction id:1,setvar:tx.a=\'"#,
         r#"SecMarker "a b""#,
@@ -459,6 +480,8 @@ fn includes() {
     let opts = Options::with_includes();
     let dirs = parse_with("Include crs/setup.conf", "/etc/waf/snippet", &opts, &fs).unwrap();
     assert_eq!(dirs.len(), 1);
+    let e = parse_with("Include b.conf", "/c/a.conf", &opts, &fs).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::IncludeCycle(_)), "{e}");
     // parse_str never includes.
     let e = parse_str("Include /etc/waf/crs/setup.conf", "/etc/waf/snippet").unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::IncludeNotAllowed);
