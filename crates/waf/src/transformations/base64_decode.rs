@@ -2,8 +2,8 @@
 //!
 //! The input is read up to its first NUL byte. Spaces are allowed only before a line end
 //! (`\n` or `\r\n`) or at the very end; line ends are skipped; at most two `=`, only at the
-//! end. Any other byte makes the whole value invalid, and an invalid value decodes to the
-//! empty string. A trailing group of fewer than four symbols is dropped.
+//! end; the number of symbols must be a multiple of four. Any violation makes the value
+//! invalid, and an invalid value is left unchanged (as libmodsecurity 3.0.15 does).
 
 use std::borrow::Cow;
 
@@ -26,7 +26,11 @@ pub fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
         Some(nul) => input.get(..nul).unwrap_or(&[]),
         None => input,
     };
-    super::common::changed_or_borrowed(full, mbedtls_decode(input).unwrap_or_default())
+    match mbedtls_decode(input) {
+        Some(out) => super::common::changed_or_borrowed(full, out),
+        // Invalid Base64: libmodsecurity leaves the value as it is.
+        None => Cow::Borrowed(full),
+    }
 }
 
 /// mbed TLS `mbedtls_base64_decode` semantics; `None` for invalid input.
@@ -69,6 +73,9 @@ fn mbedtls_decode(src: &[u8]) -> Option<Vec<u8>> {
     }
     if n == 0 {
         return Some(Vec::new());
+    }
+    if !n.is_multiple_of(4) {
+        return None;
     }
     // Decoding pass.
     let mut out = Vec::with_capacity(n / 4 * 3 + 3);
@@ -113,10 +120,10 @@ mod tests {
                 (b"QUJD", b"ABC"),
                 (b"QUI=", b"AB"),
                 (b"QQ==", b"A"),
-                (b"QUJDRA", b"ABC"),
-                (b"QU JD", b""),
+                (b"QUJDRA", b"QUJDRA"),
+                (b"QU JD", b"QU JD"),
                 (b"QUJD\r\nRA==", b"ABCD"),
-                (b"QUJD!", b""),
+                (b"QUJD!", b"QUJD!"),
                 (b"QUJD\x00!!", b"ABC"),
             ],
         );

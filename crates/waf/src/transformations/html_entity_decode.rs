@@ -1,9 +1,8 @@
 //! `t:htmlEntityDecode`: decodes HTML character references the way libmodsecurity 3.0.x does.
 //!
-//! - `&#xHH;` / `&#XHH;`: at most two hex digits are read (one byte); the `;` is optional.
-//!   `&#x4142;` gives `A` followed by `42;`.
-//! - `&#DDD;`: at most three decimal digits; the value is truncated to a byte (`&#999;` gives
-//!   `0xE7`); the `;` is optional.
+//! - `&#xHHHH;` / `&#XHHHH;` and `&#DDDD;`: all the digits are read, the value (as `strtol`,
+//!   saturating at `LONG_MAX`) is truncated to its low byte (`&#x4142;` gives `B`, `&#999;`
+//!   gives `0xE7`); the `;` is optional.
 //! - Named: the whole alphanumeric run after `&` is the token; it is decoded when it
 //!   *starts with* (case-insensitively) `quot`, `amp`, `lt`, `gt` or `nbsp` (giving `"`, `&`,
 //!   `<`, `>`, `0xA0`), and the whole token is consumed (`&ltest;` gives `<`). This
@@ -45,26 +44,17 @@ fn decode_at(input: &[u8], amp: usize) -> Option<(u8, usize)> {
         let marker = *input.get(j)?;
         if marker == b'x' || marker == b'X' {
             j += 1;
-            let digits = run(input, j, 2, |b| b.is_ascii_hexdigit());
+            let digits = run(input, j, usize::MAX, |b| b.is_ascii_hexdigit());
             if digits == 0 {
                 return None;
             }
-            let mut v: u32 = 0;
-            for &d in input.get(j..j + digits)? {
-                v = v * 16 + u32::from(super::common::hex_digit(d));
-            }
-            (v as u8, j + digits)
+            (strtol_low_byte(input.get(j..j + digits)?, 16), j + digits)
         } else {
-            let digits = run(input, j, 3, |b| b.is_ascii_digit());
+            let digits = run(input, j, usize::MAX, |b| b.is_ascii_digit());
             if digits == 0 {
                 return None;
             }
-            let mut v: u32 = 0;
-            for &d in input.get(j..j + digits)? {
-                v = v * 10 + u32::from(d - b'0');
-            }
-            // Invariant-free truncation: strtol's value cast to unsigned char.
-            ((v & 0xff) as u8, j + digits)
+            (strtol_low_byte(input.get(j..j + digits)?, 10), j + digits)
         }
     } else {
         let len = run(input, j, usize::MAX, |b| b.is_ascii_alphanumeric());
@@ -81,6 +71,23 @@ fn decode_at(input: &[u8], amp: usize) -> Option<(u8, usize)> {
         end
     };
     Some((byte, next))
+}
+
+/// `(unsigned char) strtol(digits, NULL, radix)`: the value saturates at `LONG_MAX` (whose
+/// low byte is 0xFF) and is then truncated to its low byte.
+fn strtol_low_byte(digits: &[u8], radix: u32) -> u8 {
+    let mut v: i64 = 0;
+    for &d in digits {
+        let digit = i64::from(char::from(d).to_digit(radix).unwrap_or(0));
+        v = match v
+            .checked_mul(i64::from(radix))
+            .and_then(|x| x.checked_add(digit))
+        {
+            Some(x) => x,
+            None => return 0xff,
+        };
+    }
+    (v & 0xff) as u8
 }
 
 /// Number of bytes from `start` (at most `max`) that satisfy `pred`.
@@ -125,8 +132,9 @@ mod tests {
                 (b"&ltest;x", b"<x"),
                 (b"&foo;", b"&foo;"),
                 (b"&#65;&#x41;&#X41", b"AAA"),
-                (b"&#x4142;", b"A42;"),
-                (b"&#0065;", b"\x065;"),
+                (b"&#x4142;", b"B"),
+                (b"&#0065;", b"A"),
+                (b"&#x99999999999999999999;", b"\xff"),
                 (b"&#999;", b"\xe7"),
                 (b"&", b"&"),
                 (b"&#", b"&#"),

@@ -1,5 +1,10 @@
-//! `t:parityEven7bit`, `t:parityOdd7bit`, `t:parityZero7bit`: recompute bit 7 of every byte
-//! from its low seven bits (even parity, odd parity, or always zero).
+//! `t:parityEven7bit`, `t:parityOdd7bit`, `t:parityZero7bit`: rewrite bit 7 of every byte,
+//! as libmodsecurity does (checked against 3.0.15). Note that ModSecurity computes the
+//! parity over the whole input byte, bit 7 included:
+//!
+//! - `parityEven7bit` sets bit 7 when the byte has an odd number of one bits, else clears it;
+//! - `parityOdd7bit` clears bit 7 when the byte has an odd number of one bits, else sets it;
+//! - `parityZero7bit` clears bit 7.
 
 use std::borrow::Cow;
 
@@ -10,28 +15,18 @@ fn map(input: &[u8], f: impl Fn(u8) -> u8) -> Cow<'_, [u8]> {
     Cow::Owned(input.iter().map(|&b| f(b)).collect())
 }
 
-/// Sets bit 7 so that each byte has an even number of one bits.
-pub fn parity_even_7bit(input: &[u8]) -> Cow<'_, [u8]> {
-    map(input, |b| {
-        let low = b & 0x7f;
-        if low.count_ones() % 2 == 1 {
-            low | 0x80
-        } else {
-            low
-        }
-    })
+fn with_bit7(b: u8, set: bool) -> u8 {
+    if set { b | 0x80 } else { b & 0x7f }
 }
 
-/// Sets bit 7 so that each byte has an odd number of one bits.
+/// ModSecurity's `t:parityEven7bit`.
+pub fn parity_even_7bit(input: &[u8]) -> Cow<'_, [u8]> {
+    map(input, |b| with_bit7(b, b.count_ones() % 2 == 1))
+}
+
+/// ModSecurity's `t:parityOdd7bit`.
 pub fn parity_odd_7bit(input: &[u8]) -> Cow<'_, [u8]> {
-    map(input, |b| {
-        let low = b & 0x7f;
-        if low.count_ones() % 2 == 0 {
-            low | 0x80
-        } else {
-            low
-        }
-    })
+    map(input, |b| with_bit7(b, b.count_ones() % 2 == 0))
 }
 
 /// Clears bit 7 of every byte.
@@ -47,11 +42,17 @@ mod tests {
     fn table() {
         assert_table(
             super::parity_even_7bit,
-            &[(b"", b""), (b"\x00\x01\x03\x81", b"\x00\x81\x03\x81")],
+            &[
+                (b"", b""),
+                (b"\x00\x01\x03\xc0\x80", b"\x00\x81\x03\x40\x80"),
+            ],
         );
         assert_table(
             super::parity_odd_7bit,
-            &[(b"", b""), (b"\x00\x01\x03\x81", b"\x80\x01\x83\x01")],
+            &[
+                (b"", b""),
+                (b"\x00\x01\x03\xc0\x80", b"\x80\x01\x83\xc0\x00"),
+            ],
         );
         assert_table(
             super::parity_zero_7bit,

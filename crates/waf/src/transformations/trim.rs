@@ -7,17 +7,27 @@ use super::common::is_c_space;
 
 /// Removes leading and trailing whitespace.
 pub fn trim(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(right(left(input)))
+    unchanged_or_owned(input, right(left(input)))
 }
 
 /// Removes leading whitespace.
 pub fn trim_left(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(left(input))
+    unchanged_or_owned(input, left(input))
 }
 
 /// Removes trailing whitespace.
 pub fn trim_right(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(right(input))
+    unchanged_or_owned(input, right(input))
+}
+
+/// `Cow::Borrowed` means "unchanged" in the transformation contract, so a shorter
+/// sub-slice is returned owned.
+fn unchanged_or_owned<'a>(input: &'a [u8], part: &[u8]) -> Cow<'a, [u8]> {
+    if part.len() == input.len() {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(part.to_vec())
+    }
 }
 
 fn left(s: &[u8]) -> &[u8] {

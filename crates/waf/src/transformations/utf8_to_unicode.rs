@@ -6,6 +6,7 @@
 //! - a lead byte `F5`-`F7` is copied before its sequence is decoded;
 //! - surrogates (`U+D800`-`U+DFFF`) and overlong forms are encoded and followed by a copy of
 //!   their lead byte;
+//! - a NUL byte is dropped, unless it is the last byte of the value;
 //! - other bytes (ASCII, stray continuation bytes, `F8`-`FF`) are copied.
 
 use std::borrow::Cow;
@@ -14,7 +15,10 @@ use super::common::HEX_LOWER;
 
 /// Converts UTF-8 sequences to `%uXXXX` escapes.
 pub fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
-    if input.is_ascii() {
+    let nul_inside = input
+        .split_last()
+        .is_some_and(|(_, head)| memchr::memchr(0, head).is_some());
+    if input.is_ascii() && !nul_inside {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len() * 2);
@@ -23,7 +27,10 @@ pub fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
     let low6 = |k: usize| u32::from(input.get(k).copied().unwrap_or(0) & 0x3f);
     while let Some(&c) = input.get(i) {
         let (len, code) = if c & 0x80 == 0 {
-            out.push(c);
+            // libmodsecurity drops a NUL byte unless it is the last one.
+            if c != 0 || i + 1 == input.len() {
+                out.push(c);
+            }
             i += 1;
             continue;
         } else if c & 0xe0 == 0xc0 {
@@ -112,6 +119,7 @@ mod tests {
                 (b"\xff", b"\xff"),
                 (b"\xc0\x80", b"%u0000\xc0"),
                 (b"\xed\xa0\x80", b"%ud800\xed"),
+                (b"a\x00b\x00", b"ab\x00"),
             ],
         );
     }
