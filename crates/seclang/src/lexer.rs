@@ -162,7 +162,8 @@ fn is_blank(b: u8) -> bool {
 }
 
 /// Splits a logical line into arguments. Errors carry the offset in the line. An unquoted
-/// word starting with `#` after the first argument starts a comment to the end of the line.
+/// word starting with `#` after the directive's first argument starts a comment to the end
+/// of the line.
 pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
     let bytes = text.as_bytes();
     let mut args = Vec::new();
@@ -222,8 +223,9 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
                 quoted: true,
             });
             i = after;
-        } else if first == b'#' && !args.is_empty() {
-            // A trailing comment after the directive's arguments.
+        } else if first == b'#' && args.len() >= 2 {
+            // A trailing comment after the directive's arguments (a first argument may
+            // start with `#`: `SecMarker #x`, as libmodsecurity reads it).
             break;
         } else {
             let start = i;
@@ -295,6 +297,7 @@ mod tests {
             (r#""" x"#, &["", "x"]),
             (r#""a""b""#, &["a", "b"]),
             ("a b # c d", &["a", "b"]),
+            ("a #b c", &["a", "#b", "c"]),
             ("a b#c", &["a", "b#c"]),
             (r##"a "#b""##, &["a", "#b"]),
         ];

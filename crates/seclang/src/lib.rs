@@ -4,7 +4,8 @@
 //! recommended configuration use:
 //!
 //! - `#` starts a comment when it is the first non-blank byte of a line, or when an unquoted
-//!   word after a directive's name starts with it (a trailing comment); blank lines are
+//!   word after the directive's first argument starts with it (a trailing comment, as
+//!   libmodsecurity allows after complete directives); blank lines are
 //!   ignored; a trailing backslash joins the next line (spans still point at the physical
 //!   line and column). A commented-out `#SecRule ... \` swallows its continuation lines, as
 //!   libmodsecurity does; other comments end at the line break;
@@ -20,6 +21,21 @@
 //! - names of directives, variables and actions are case-insensitive (kept as written) and
 //!   checked against libmodsecurity v3's lists; values of settings such as `SecRuleEngine`
 //!   are checked as its grammar does. Operator names are checked by the `waf` compiler.
+//!
+//! Deliberate differences from libmodsecurity 3.0.15 (checked against it), all outside what
+//! CRS and the recommended configuration use:
+//! - supported here, refused by libmodsecurity: `IncludeOptional`; `SecServerSignature`,
+//!   `SecGeoLookupDb` and `SecUploadKeepFiles RelevantOnly` (kept as settings);
+//! - accepted here, refused by libmodsecurity: unquoted action lists (`id:1,pass`), a quoted
+//!   id list (`SecRuleRemoveById "1 2"`), an unquoted third argument of
+//!   `SecRuleUpdateTargetById`, blanks in a quoted `SecMarker` name;
+//! - refused here, accepted by libmodsecurity: a `"` inside an unquoted word, a quote left
+//!   open at the end of the file, ids that are not digits or ascending `a-b` ranges;
+//! - a `\`-continued line is joined before tokenizing, Apache style (libmodsecurity joins
+//!   only between tokens; the same for CRS).
+//!
+//! Checks that need meaning (operator names and arguments, transformation names, macro and
+//! `setvar` targets, phase values, a rule's mandatory `id`) belong to the `waf` compiler.
 //!
 //! The public interface is:
 //! - [`parse_str`], [`parse_file`], [`parse_with`], [`parse_file_with`] and [`Options`];
