@@ -2,4 +2,5 @@
 
 #![forbid(unsafe_code)]
 
+pub mod proxy_protocol;
 pub mod tls;
