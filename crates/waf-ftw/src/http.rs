@@ -194,17 +194,34 @@ fn parse_inner(raw: &[u8]) -> Result<HttpRequest, u16> {
     {
         return Err(400);
     }
-    let after_method = line.get(sp..).unwrap_or_default();
-    let after_method = trim(after_method);
-    let last_sp = after_method
-        .iter()
-        .rposition(|b| *b == b' ')
-        .ok_or(400u16)?;
-    let version = after_method.get(last_sp + 1..).unwrap_or_default();
-    let raw_uri = trim(after_method.get(..last_sp).unwrap_or_default());
+    let after_method = trim(line.get(sp..).unwrap_or_default());
+    // nginx >= 1.21.1 rejects spaces and control characters inside the request target.
+    let (raw_uri, version) = match after_method.iter().position(|b| *b == b' ') {
+        Some(i) => (
+            after_method.get(..i).unwrap_or_default(),
+            trim(after_method.get(i + 1..).unwrap_or_default()),
+        ),
+        None => (after_method, &b""[..]),
+    };
+    if raw_uri.iter().any(|b| *b < 0x20 || *b == 0x7f) {
+        return Err(400);
+    }
+    let uri = target(raw_uri)?;
+    if version.is_empty() {
+        // HTTP/0.9 simple request: GET only, no headers, answered without a status line.
+        if method != b"GET" {
+            return Err(400);
+        }
+        return Ok(HttpRequest {
+            method: method.to_vec(),
+            uri,
+            protocol: b"HTTP/0.9".to_vec(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+    }
     parse_version(version)?;
     let is_http10 = version == b"HTTP/1.0";
-    let uri = target(raw_uri)?;
 
     let mut headers = Vec::new();
     loop {
@@ -230,6 +247,10 @@ fn parse_inner(raw: &[u8]) -> Result<HttpRequest, u16> {
             continue;
         }
         let value = trim(hline.get(colon + 1..).unwrap_or_default());
+        if value.contains(&b'\r') {
+            // A CR not followed by LF ends the header line badly.
+            return Err(400);
+        }
         headers.push((name.to_vec(), value.to_vec()));
     }
 
@@ -241,6 +262,12 @@ fn parse_inner(raw: &[u8]) -> Result<HttpRequest, u16> {
     };
     let hosts = count("host");
     if hosts > 1 || (hosts == 0 && !is_http10) {
+        return Err(400);
+    }
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case(b"host") && v.is_empty())
+    {
         return Err(400);
     }
     let cls: Vec<&[u8]> = headers
@@ -356,7 +383,11 @@ mod tests {
         assert_eq!(r.uri, b"/p?q");
         assert_eq!(r.headers.len(), 2);
         assert_eq!(ok("GET http://h HTTP/1.1\r\nHost: x\r\n\r\n").uri, b"/");
-        assert_eq!(ok("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n").uri, b"/a b");
+        assert_eq!(code("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
+        assert_eq!(code("GET / HTTP/1.1\r\nHost: \r\n\r\n"), 400);
+        assert_eq!(code("GET / HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n"), 400);
+        assert_eq!(ok("GET / \r\nHost: x\r\n\r\n").protocol, b"HTTP/0.9");
+        assert_eq!(code("POST /\r\n\r\n"), 400);
         assert_eq!(
             ok("GET /x#frag HTTP/1.1\r\nHost: x\r\n\r\n").uri,
             b"/x#frag"

@@ -149,6 +149,8 @@ pub struct StageRun {
     pub ids: Vec<u64>,
     /// Response text (status line, headers, body) as the client got it.
     pub response: String,
+    /// The client could not read an HTTP response (HTTP/0.9 answer without a status line).
+    pub client_error: bool,
 }
 
 /// Send one raw request through the nginx emulation, the backend and the WAF.
@@ -159,6 +161,7 @@ pub fn run_raw(waf: &dyn Waf, raw: &[u8]) -> StageRun {
             log: Vec::new(),
             ids: Vec::new(),
             response: format!("HTTP/1.1 {status}\r\n\r\n"),
+            client_error: false,
         },
         Parsed::Accepted(req) => {
             let resp = backend::respond(&req);
@@ -181,6 +184,7 @@ pub fn run_raw(waf: &dyn Waf, raw: &[u8]) -> StageRun {
                 log: eval.logged.iter().map(|e| e.to_line(&req.uri)).collect(),
                 ids: eval.logged.iter().map(|e| e.id).collect(),
                 response,
+                client_error: req.protocol == b"HTTP/0.9",
             }
         }
     }
@@ -200,10 +204,16 @@ fn regex_check(pattern: &str, text: &str, want: bool, what: &str) -> Result<(), 
 
 /// Check one stage's expectations (go-ftw semantics).
 pub fn check(output: &Output, run: &StageRun) -> Result<(), String> {
-    if output.expect_error == Some(true) {
-        return Err("expect_error: the in-process harness always gets a response".into());
+    let expect_error = output.expect_error == Some(true);
+    if expect_error != run.client_error {
+        return Err(if expect_error {
+            "expected a client error, got a response".into()
+        } else {
+            "client error (no HTTP response)".into()
+        });
     }
     if let Some(status) = &output.status
+        && !run.client_error
         && !status.accepts(run.status)
     {
         return Err(format!("status {} not {:?}", run.status, status));
