@@ -26,17 +26,31 @@ pub struct LogEntry {
     pub matched_var: Vec<u8>,
 }
 
+/// libmodsecurity's `toHexIfNeeded(text, true)`: bytes outside printable ASCII, `"` and `\\`
+/// become `\xHH`, so a log entry stays on one line.
+pub fn hex_if_needed(text: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for &b in text {
+        if !(32..=126).contains(&b) || b == b'"' || b == b'\\' {
+            out.push_str(&format!("\\x{b:02x}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
 impl LogEntry {
     /// The entry formatted like a libmodsecurity v3 error-log line (what go-ftw's
     /// `match_regex` is written against).
     pub fn to_line(&self, uri: &[u8]) -> String {
         let mut line = format!(
             "ModSecurity: Warning. Matched \"Operator\" against variable `{}' (Value: `{}' ) [file \"\"] [line \"0\"] [id \"{}\"] [rev \"\"] [msg \"{}\"] [data \"{}\"] [severity \"{}\"] [ver \"\"] [maturity \"0\"] [accuracy \"0\"]",
-            self.matched_var_name,
-            String::from_utf8_lossy(&self.matched_var),
+            hex_if_needed(self.matched_var_name.as_bytes()),
+            hex_if_needed(&self.matched_var),
             self.id,
-            self.msg,
-            self.data,
+            hex_if_needed(self.msg.as_bytes()),
+            hex_if_needed(self.data.as_bytes()),
             self.severity.map_or(String::new(), |s| s.to_string()),
         );
         for t in &self.tags {
