@@ -17,6 +17,8 @@ mod compiler;
 pub mod config;
 mod error;
 mod eval;
+#[doc(hidden)]
+pub mod internal;
 pub mod macros;
 mod multipart_glue;
 pub mod operators;
