@@ -1,6 +1,32 @@
-//! Listeners, TLS, routing, upstreams, load balancing and proxying
+//! Listeners, TLS, routing, upstreams, load balancing and proxying.
+//!
+//! The public interface is:
+//! - [`Gateway`]: holds the live [`config::model::Model`] (swapped atomically with
+//!   [`Gateway::swap`]) and the upstream state that survives swaps (pools, health, EWMA,
+//!   round-robin counters).
+//! - [`Gateway::serve_http`] / [`Gateway::serve_https`]: serve already-bound listeners until a
+//!   [`CancellationToken`] fires, then drain in-flight requests within
+//!   [`GatewayOptions::drain_timeout`].
+//! - [`GatewayOptions`]: hardening limits, health-check thresholds, pool sizes.
+//! - [`AccessSink`]: receives one [`AccessEvent`] per request.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod balance;
+mod body;
+mod event;
+mod headers;
+mod options;
+mod pool;
+mod proxy;
+mod proxy_hook;
+mod router;
+mod server;
 pub mod proxy_protocol;
 pub mod tls;
+
+pub use event::{AccessEvent, AccessSink};
+pub use options::{GatewayOptions, HealthOptions};
+pub use server::{Gateway, ServeError};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,287 @@
+//! Client address resolution and the headers sent upstream.
+
+use std::net::IpAddr;
+
+use config::model::GlobalSettings;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use rand::RngCore;
+
+/// `X-Forwarded-For` and friends (not in `http::header`).
+pub(crate) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+pub(crate) static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(crate) static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static X_SCHEME: HeaderName = HeaderName::from_static("x-scheme");
+
+/// Hop-by-hop headers never forwarded (RFC 9110 7.6.1 plus legacy ones).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// What the gateway knows about the connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnInfo {
+    /// The TCP peer, or the source from the PROXY protocol header.
+    pub(crate) peer: std::net::SocketAddr,
+    /// The local listener address (its port is `X-Forwarded-Port`).
+    pub(crate) local: std::net::SocketAddr,
+    /// Whether the connection is TLS.
+    pub(crate) tls: bool,
+    /// Negotiated TLS version (`TLSv1.3`), for the access log.
+    pub(crate) tls_version: Option<&'static str>,
+}
+
+/// The client as seen after trusting (or not) forwarding headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    /// True client address.
+    pub(crate) ip: IpAddr,
+    /// Whether the peer is a trusted proxy whose `X-Forwarded-*` headers are honoured.
+    pub(crate) trusted_peer: bool,
+    /// Scheme the client used (`http`/`https`), possibly from a trusted `X-Forwarded-Proto`.
+    pub(crate) scheme: &'static str,
+}
+
+/// Resolves the true client address and scheme.
+///
+/// The peer is trusted only when `use_forwarded_headers` is on and it lies in
+/// `proxy_real_ip_cidr`. `X-Forwarded-For` is then walked from the right, skipping trusted
+/// addresses (nginx `real_ip_recursive on`); `X-Real-IP` is the fallback.
+pub(crate) fn resolve_client(
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    global: &GlobalSettings,
+) -> Client {
+    let peer_ip = conn.peer.ip();
+    let own_scheme = if conn.tls { "https" } else { "http" };
+    let trusted = |ip: &IpAddr| global.proxy_real_ip_cidr.iter().any(|n| n.contains(ip));
+    if !(global.use_forwarded_headers && trusted(&peer_ip)) {
+        return Client {
+            ip: peer_ip,
+            trusted_peer: false,
+            scheme: own_scheme,
+        };
+    }
+    let mut ip = peer_ip;
+    let xff: Vec<IpAddr> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(parse_ip)
+        .collect();
+    if xff.is_empty() {
+        if let Some(real) = headers
+            .get(&X_REAL_IP)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_ip)
+        {
+            ip = real;
+        }
+    } else {
+        ip = xff
+            .iter()
+            .rev()
+            .find(|a| !trusted(a))
+            .or_else(|| xff.first())
+            .copied()
+            .unwrap_or(peer_ip);
+    }
+    let scheme = match headers.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes) {
+        Some(b) if b.eq_ignore_ascii_case(b"https") => "https",
+        Some(b) if b.eq_ignore_ascii_case(b"http") => "http",
+        _ => own_scheme,
+    };
+    Client {
+        ip,
+        trusted_peer: true,
+        scheme,
+    }
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse() {
+        return Some(ip);
+    }
+    // `[v6]:port` or `v4:port`.
+    if let Ok(sa) = s.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    None
+}
+
+/// Host name of the request (lower-case, port stripped) and the raw `Host` value.
+pub(crate) fn request_host(uri: &http::Uri, headers: &HeaderMap) -> (String, Option<String>) {
+    let raw = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
+    let host = raw.as_deref().map(strip_port).unwrap_or_default();
+    (host.to_ascii_lowercase(), raw)
+}
+
+fn strip_port(h: &str) -> &str {
+    if let Some(rest) = h.strip_prefix('[') {
+        // IPv6 literal: keep the brackets.
+        return match rest.find(']') {
+            Some(end) => h.get(..end + 2).unwrap_or(h),
+            None => h,
+        };
+    }
+    match h.rfind(':') {
+        Some(i) => h.get(..i).unwrap_or(h),
+        None => h,
+    }
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        headers.remove(n);
+    }
+    headers.remove(header::UPGRADE);
+}
+
+/// A fresh request id: 32 lower-case hex characters (as ingress-nginx's `$req_id`).
+pub(crate) fn new_request_id() -> HeaderValue {
+    let mut raw = [0u8; 16];
+    rand::rng().fill_bytes(&mut raw);
+    let mut out = [0u8; 32];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in raw.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    }
+    // Invariant: the bytes are ASCII hex digits, always a valid header value.
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("0"))
+}
+
+/// Sets the `X-Forwarded-*`, `X-Real-IP` and `X-Request-ID` headers for the upstream request.
+/// Returns the request id used.
+pub(crate) fn set_forwarded(
+    headers: &mut HeaderMap,
+    conn: &ConnInfo,
+    client: &Client,
+    raw_host: Option<&str>,
+) -> HeaderValue {
+    let peer = conn.peer.ip().to_string();
+    let xff = if client.trusted_peer {
+        let prior: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if prior.is_empty() {
+            peer
+        } else {
+            format!("{}, {peer}", prior.join(", "))
+        }
+    } else {
+        client.ip.to_string()
+    };
+    if let Ok(v) = HeaderValue::try_from(xff) {
+        headers.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    if let Ok(v) = HeaderValue::try_from(client.ip.to_string()) {
+        headers.insert(X_REAL_IP.clone(), v);
+    }
+    let keep_incoming = |h: &HeaderMap, n: &HeaderName| client.trusted_peer && h.contains_key(n);
+    if !keep_incoming(headers, &X_FORWARDED_PROTO) {
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(client.scheme),
+        );
+    }
+    headers.insert(X_SCHEME.clone(), HeaderValue::from_static(client.scheme));
+    if !keep_incoming(headers, &X_FORWARDED_HOST) {
+        if let Some(v) = raw_host.and_then(|h| HeaderValue::from_str(h).ok()) {
+            headers.insert(X_FORWARDED_HOST.clone(), v);
+        } else {
+            headers.remove(&X_FORWARDED_HOST);
+        }
+    }
+    if !keep_incoming(headers, &X_FORWARDED_PORT) {
+        headers.insert(
+            X_FORWARDED_PORT.clone(),
+            HeaderValue::from(conn.local.port()),
+        );
+    }
+    match headers.get(&X_REQUEST_ID) {
+        Some(v) if !v.is_empty() => v.clone(),
+        _ => {
+            let id = new_request_id();
+            headers.insert(X_REQUEST_ID.clone(), id.clone());
+            id
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_is_32_hex() {
+        let id = new_request_id();
+        let s = id.to_str().unwrap();
+        assert_eq!(s.len(), 32);
+        assert!(s.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn strip_port_handles_v6() {
+        assert_eq!(strip_port("a.example:8080"), "a.example");
+        assert_eq!(strip_port("[::1]:80"), "[::1]");
+        assert_eq!(strip_port("[::1]"), "[::1]");
+        assert_eq!(strip_port("plain"), "plain");
+    }
+
+    #[test]
+    fn xff_recursive_skips_trusted() {
+        let global = GlobalSettings {
+            use_forwarded_headers: true,
+            proxy_real_ip_cidr: vec!["10.0.0.0/8".parse().unwrap()],
+            ..GlobalSettings::default()
+        };
+        let conn = ConnInfo {
+            peer: "10.1.1.1:5000".parse().unwrap(),
+            local: "127.0.0.1:80".parse().unwrap(),
+            tls: false,
+            tls_version: None,
+        };
+        let mut h = HeaderMap::new();
+        h.insert(
+            &X_FORWARDED_FOR,
+            "1.2.3.4, 5.6.7.8, 10.2.2.2".parse().unwrap(),
+        );
+        let c = resolve_client(&conn, &h, &global);
+        assert_eq!(c.ip.to_string(), "5.6.7.8");
+        let untrusted = ConnInfo {
+            peer: "9.9.9.9:5000".parse().unwrap(),
+            ..conn
+        };
+        let c = resolve_client(&untrusted, &h, &global);
+        assert_eq!(c.ip.to_string(), "9.9.9.9");
+    }
+}

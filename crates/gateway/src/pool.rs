@@ -1,0 +1,301 @@
+//! Upstream connections: TCP (optionally TLS) connector and a keep-alive pool of HTTP/1.1
+//! senders keyed by endpoint address and protocol.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+
+use crate::body::RequestBody;
+
+/// Identifies interchangeable upstream connections.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: bool,
+}
+
+/// Why a connection to an upstream could not be made.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    /// `proxy-connect-timeout` elapsed.
+    #[error("connect timeout")]
+    Timeout,
+    /// TCP connect failed.
+    #[error("connect: {0}")]
+    Io(#[source] io::Error),
+    /// TLS handshake with the upstream failed.
+    #[error("upstream TLS handshake: {0}")]
+    Tls(#[source] io::Error),
+    /// HTTP/1 handshake failed.
+    #[error("upstream HTTP handshake: {0}")]
+    Http(#[source] hyper::Error),
+}
+
+/// A sender ready to carry one request.
+pub(crate) struct PooledConn {
+    pub(crate) key: PoolKey,
+    pub(crate) sender: SendRequest<RequestBody>,
+}
+
+struct Idle {
+    sender: SendRequest<RequestBody>,
+    since: Instant,
+}
+
+/// The keep-alive pool. Shared by all models: keyed by address, so an endpoint that survives
+/// a model swap keeps its warm connections.
+pub(crate) struct Pool {
+    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    max_idle: usize,
+    idle_timeout: Duration,
+    tls: TlsConnector,
+}
+
+impl Pool {
+    /// A pool keeping at most `max_idle` idle connections per key, each for `idle_timeout`.
+    pub(crate) fn new(max_idle: usize, idle_timeout: Duration) -> Self {
+        Self {
+            idle: Mutex::new(HashMap::new()),
+            max_idle,
+            idle_timeout,
+            tls: TlsConnector::from(Arc::new(insecure_client_config())),
+        }
+    }
+
+    /// A ready connection to `key`: a pooled one if available, else a new one.
+    pub(crate) async fn get(
+        &self,
+        key: &PoolKey,
+        connect_timeout: Duration,
+    ) -> Result<PooledConn, ConnectError> {
+        while let Some(mut sender) = self.take_idle(key) {
+            // A pooled connection may have been closed by the upstream meanwhile.
+            if sender.ready().await.is_ok() {
+                return Ok(PooledConn {
+                    key: key.clone(),
+                    sender,
+                });
+            }
+        }
+        let sender = self.connect(key, connect_timeout).await?;
+        Ok(PooledConn {
+            key: key.clone(),
+            sender,
+        })
+    }
+
+    fn take_idle(&self, key: &PoolKey) -> Option<SendRequest<RequestBody>> {
+        let mut idle = self.idle.lock();
+        let list = idle.get_mut(key)?;
+        while let Some(conn) = list.pop() {
+            if conn.sender.is_closed() || conn.since.elapsed() > self.idle_timeout {
+                continue;
+            }
+            return Some(conn.sender);
+        }
+        None
+    }
+
+    /// Returns a sender whose previous exchange completed.
+    pub(crate) fn put(&self, key: PoolKey, sender: SendRequest<RequestBody>) {
+        if sender.is_closed() || self.max_idle == 0 {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        let list = idle.entry(key).or_default();
+        if list.len() >= self.max_idle {
+            // Drop the oldest to keep the freshest connections.
+            list.remove(0);
+        }
+        list.push(Idle {
+            sender,
+            since: Instant::now(),
+        });
+    }
+
+    async fn connect(
+        &self,
+        key: &PoolKey,
+        connect_timeout: Duration,
+    ) -> Result<SendRequest<RequestBody>, ConnectError> {
+        let fut = async {
+            let tcp = TcpStream::connect(key.addr)
+                .await
+                .map_err(ConnectError::Io)?;
+            let _ = tcp.set_nodelay(true);
+            if key.tls {
+                // No SNI and no verification, as ingress-nginx's defaults
+                // (`proxy_ssl_server_name off`, `proxy_ssl_verify off`).
+                let name = ServerName::IpAddress(key.addr.ip().into());
+                let tls = self
+                    .tls
+                    .connect(name, tcp)
+                    .await
+                    .map_err(ConnectError::Tls)?;
+                Ok(UpstreamIo::Tls(Box::new(tls)))
+            } else {
+                Ok(UpstreamIo::Plain(tcp))
+            }
+        };
+        let io = tokio::time::timeout(connect_timeout, fut)
+            .await
+            .map_err(|_| ConnectError::Timeout)??;
+        let (sender, conn) = http1::Builder::new()
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(ConnectError::Http)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(error = %e, "upstream connection ended");
+            }
+        });
+        Ok(sender)
+    }
+}
+
+/// A plain or TLS upstream stream.
+pub(crate) enum UpstreamIo {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for UpstreamIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// rustls client configuration for `backend-protocol: HTTPS`: certificates are not verified
+/// (ingress-nginx's `proxy-ssl-verify: off` default); signatures still are.
+fn insecure_client_config() -> ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(NoCertVerification(Arc::clone(&provider)));
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|_| {
+            // Invariant: the ring provider supports the default protocol versions; this
+            // branch exists only to avoid a panic path.
+            ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        });
+    let mut cfg = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg
+}
+
+#[derive(Debug)]
+struct NoCertVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoCertVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
