@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use config::model::{Affinity, BackendProtocol, PathMatch, Route, RouteSettings};
+use config::model::{Affinity, BackendProtocol, PathMatch, RouteMatch, RouteSettings};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
@@ -55,18 +55,16 @@ impl Gateway {
         }
         let path = req.uri().path().to_owned();
         let lookup = router::route(&snap.model, &host, &path);
-        let (route, settings_owned);
+        let settings_owned;
         let (upstream, settings): (&Arc<config::model::Upstream>, &RouteSettings) =
             match &lookup.matched {
                 Some(m) => {
-                    route = Some(Arc::clone(&m.route));
                     ctx.event.ingress_namespace = Some(m.route.ingress.namespace.clone());
                     ctx.event.ingress_name = Some(m.route.ingress.name.clone());
                     (&m.route.upstream, &m.route.settings)
                 }
                 None => match &snap.model.default_backend {
                     Some(up) => {
-                        route = None;
                         settings_owned = RouteSettings::default();
                         (up, &settings_owned)
                     }
@@ -120,7 +118,7 @@ impl Gateway {
                 &client,
                 raw_host,
                 &host,
-                route.as_deref(),
+                lookup.matched.as_ref(),
                 settings,
                 &rt,
                 &mut ctx,
@@ -192,7 +190,7 @@ impl Gateway {
         client: &Client,
         raw_host: Option<String>,
         host: &str,
-        route: Option<&Route>,
+        route: Option<&RouteMatch>,
         settings: &RouteSettings,
         rt: &Arc<UpstreamRuntime>,
         ctx: &mut Ctx,
@@ -221,8 +219,10 @@ impl Gateway {
         // Build the upstream request.
         let (mut parts, body) = req.into_parts();
         let mut path = parts.uri.path().to_owned();
-        if let (Some(target), Some(route)) = (&settings.rewrite_target, route) {
-            path = router::rewrite(route, target, &path);
+        if let Some(m) = route
+            && settings.rewrite_target.is_some()
+        {
+            path = m.rewritten_path(&path);
         }
         let pq = match parts.uri.query() {
             Some(q) => format!("{path}?{q}"),
@@ -454,11 +454,11 @@ fn is_websocket<B>(req: &Request<B>) -> bool {
     has_token(header::CONNECTION, "upgrade") && has_token(header::UPGRADE, "websocket")
 }
 
-fn affinity_cookie(aff: &Affinity, id: &str, route: Option<&Route>) -> Option<HeaderValue> {
+fn affinity_cookie(aff: &Affinity, id: &str, route: Option<&RouteMatch>) -> Option<HeaderValue> {
     let path = aff
         .path
         .clone()
-        .unwrap_or_else(|| match route.map(|r| &r.path) {
+        .unwrap_or_else(|| match route.map(|r| &r.route.path) {
             Some(
                 PathMatch::Exact(p) | PathMatch::Prefix(p) | PathMatch::ImplementationSpecific(p),
             ) => p.clone(),
