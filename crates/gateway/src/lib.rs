@@ -21,9 +21,9 @@ mod options;
 mod pool;
 mod proxy;
 mod proxy_hook;
+pub mod proxy_protocol;
 mod router;
 mod server;
-pub mod proxy_protocol;
 pub mod tls;
 
 pub use event::{AccessEvent, AccessSink};

@@ -1,27 +1,24 @@
-//! Where the PROXY protocol header is read before TLS/HTTP.
-//!
-//! Delegates to `crate::proxy_protocol` (owned by the edge engineer) once it is available;
-//! until then the header is not consumed and the TCP peer is used.
+//! Where the PROXY protocol header is read before TLS/HTTP: delegates to
+//! [`crate::proxy_protocol`] and applies `proxy-real-ip-cidr` via
+//! [`crate::proxy_protocol::effective_client`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use tokio::net::TcpStream;
 
-/// Reading the PROXY header failed; the connection must be closed.
-#[derive(Debug, thiserror::Error)]
-#[error("PROXY protocol: {0}")]
-pub(crate) struct ProxyHeaderError(String);
+use crate::proxy_protocol::{ProxyError, effective_client, read_proxy_header};
 
-/// Reads the PROXY protocol header from `stream` and returns the source address it names
-/// (`None` for `LOCAL` connections).
+/// Reads the PROXY protocol header from `stream` and returns the client address to use
+/// (the header's source when the peer is trusted, else the peer). Any error means the
+/// connection must be closed.
 pub(crate) async fn read_source(
-    _stream: &mut TcpStream,
-    _timeout: Duration,
-) -> Result<Option<SocketAddr>, ProxyHeaderError> {
-    static WARNED: std::sync::Once = std::sync::Once::new();
-    WARNED.call_once(|| {
-        tracing::warn!("use-proxy-protocol is set but PROXY protocol support is not built in yet");
-    });
-    Ok(None)
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    trusted: &[IpNet],
+    timeout: Duration,
+) -> Result<SocketAddr, ProxyError> {
+    let header = read_proxy_header(stream, timeout).await?;
+    Ok(effective_client(&header, peer, trusted))
 }

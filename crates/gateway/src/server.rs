@@ -194,12 +194,20 @@ impl Gateway {
             tls: acceptor.is_some(),
             tls_version: None,
         };
-        if self.snapshot.load().model.global.use_proxy_protocol {
-            match crate::proxy_hook::read_source(&mut stream, self.options.header_read_timeout)
-                .await
-            {
-                Ok(Some(src)) => conn.peer = src,
-                Ok(None) => {}
+        let global = self.snapshot.load().model.global.clone();
+        if global.use_proxy_protocol {
+            let timeout = self
+                .options
+                .header_read_timeout
+                .min(crate::proxy_protocol::DEFAULT_TIMEOUT);
+            let read = crate::proxy_hook::read_source(
+                &mut stream,
+                peer,
+                &global.proxy_real_ip_cidr,
+                timeout,
+            );
+            match read.await {
+                Ok(src) => conn.peer = src,
                 Err(e) => {
                     tracing::debug!(%peer, error = %e, "PROXY protocol header rejected");
                     return;
