@@ -3,8 +3,10 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod cli;
 mod demo;
+mod settings;
 
 use std::process::ExitCode;
 
@@ -15,7 +17,10 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_diagnostics();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portcullis: cannot start the async runtime: {e}");
@@ -24,7 +29,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::DemoBackend(args) => demo::run(args.listen, args.name).await.map(|()| ExitCode::SUCCESS),
+            Command::Check(args) => check::run(&args),
+            Command::DemoBackend(args) => demo::run(args.listen, args.name)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             other => Err(anyhow::anyhow!("{other:?}: not wired yet")),
         }
     });
