@@ -3,9 +3,11 @@
 
 #![forbid(unsafe_code)]
 
+mod access;
 mod check;
 mod cli;
 mod demo;
+mod serve;
 mod settings;
 
 use std::process::ExitCode;
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check::run(&args),
+            Command::Serve(args) => serve::run(&args).await,
             Command::DemoBackend(args) => demo::run(args.listen, args.name)
                 .await
                 .map(|()| ExitCode::SUCCESS),
@@ -52,5 +55,6 @@ fn init_diagnostics() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
