@@ -135,13 +135,16 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
         })
         .collect();
     servers.sort_by_key(|a| server_order(&a.host));
-    Model {
+    let mut model = Model {
         servers,
         default_backend: b.default_backend,
         certificates,
         global: opts.global.clone(),
         problems,
-    }
+        index: Default::default(),
+    };
+    model.build_index();
+    model
 }
 
 fn server_order(h: &HostMatch) -> (u8, std::cmp::Reverse<usize>, String) {

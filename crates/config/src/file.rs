@@ -1,7 +1,8 @@
 //! The optional YAML config file of `portcullis serve --config FILE`.
 //!
 //! Every key is optional; command-line flags win over the file, the file wins over the
-//! defaults. Keys are snake_case; the kebab-case spelling of ingress-nginx's ConfigMap
+//! defaults. Relative paths in the file (`manifests`, `state_dir`, `access_log`) are relative
+//! to the folder holding the file (resolved by [`ConfigFile::load`]). Keys are snake_case; the kebab-case spelling of ingress-nginx's ConfigMap
 //! (`use-forwarded-headers`, `hsts-max-age`, ...) is accepted too. Unknown keys are an error.
 //!
 //! ```yaml
@@ -34,8 +35,7 @@ use crate::model::GlobalSettings;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// `--manifests`: the folder of Kubernetes manifests (relative paths are relative to the
-    /// working directory, as the flag).
+    /// `--manifests`: the folder of Kubernetes manifests.
     pub manifests: Option<PathBuf>,
     /// `--http`: plain HTTP listener address (default `0.0.0.0:8080`).
     pub http: Option<SocketAddr>,
@@ -55,6 +55,8 @@ pub struct ConfigFile {
     /// `--annotations-prefix` (default `nginx.ingress.kubernetes.io`).
     #[serde(alias = "annotations-prefix")]
     pub annotations_prefix: Option<String>,
+    /// `--demo`: also start the built-in demo backends.
+    pub demo: Option<bool>,
     /// ConfigMap `hsts`.
     pub hsts: Option<bool>,
     /// ConfigMap `hsts-max-age` (seconds).
@@ -129,17 +131,31 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Reads and validates the file.
+    /// Reads and validates the file; relative paths in it are made relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text).map_err(|(line, reason)| ConfigError::Invalid {
+        let mut file = Self::parse(&text).map_err(|(line, reason)| ConfigError::Invalid {
             path: path.to_path_buf(),
             line,
             reason,
-        })
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [
+            &mut file.manifests,
+            &mut file.state_dir,
+            &mut file.access_log,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(file)
     }
 
     /// Parses file contents; on error returns (line, reason).
@@ -237,6 +253,17 @@ mod tests {
         let (line, _) = ConfigFile::parse("hsts: true\nhttp: nope\n").unwrap_err();
         assert_eq!(line, 2);
         assert!(ConfigFile::parse("proxy_real_ip_cidr: [banana]\n").is_err());
+    }
+
+    #[test]
+    fn load_resolves_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        std::fs::write(&p, "manifests: k8s\nstate_dir: /abs\ndemo: true\n").unwrap();
+        let f = ConfigFile::load(&p).unwrap();
+        assert_eq!(f.manifests, Some(dir.path().join("k8s")));
+        assert_eq!(f.state_dir.as_deref(), Some(Path::new("/abs")));
+        assert_eq!(f.demo, Some(true));
     }
 
     #[test]

@@ -65,6 +65,8 @@ impl Origin {
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
     pub ingresses: Vec<(Ingress, Origin)>,
+    /// (namespace, name) -> position in `ingresses`.
+    ingress_index: HashMap<(String, String), usize>,
     pub services: HashMap<(String, String), (Service, Origin)>,
     pub endpoints: HashMap<(String, String), Vec<EndpointSet>>,
     pub secrets: HashMap<(String, String), (Secret, Origin)>,
@@ -223,13 +225,12 @@ impl Inventory {
     fn add_object(&mut self, obj: Object, origin: &Origin) {
         match obj {
             Object::Ingress(i) => {
-                if let Some((_, first)) = self.ingresses.iter().find(|(o, _)| {
-                    o.meta.namespace == i.meta.namespace && o.meta.name == i.meta.name
-                }) {
-                    let first = first.clone();
-                    let what = format!("Ingress {}/{}", i.meta.namespace, i.meta.name);
-                    self.duplicate(origin, &what, &first);
+                let key = (i.meta.namespace.clone(), i.meta.name.clone());
+                if let Some(&pos) = self.ingress_index.get(&key) {
+                    let first = self.ingresses[pos].1.clone();
+                    self.duplicate(origin, &format!("Ingress {}/{}", key.0, key.1), &first);
                 } else {
+                    self.ingress_index.insert(key, self.ingresses.len());
                     self.ingresses.push((i, origin.clone()));
                 }
             }

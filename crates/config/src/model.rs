@@ -32,6 +32,20 @@ pub struct Model {
     /// Problems found while building (also printed by `portcullis check`). A model with
     /// problems still serves everything that was valid.
     pub problems: Vec<Problem>,
+    /// Host lookup index over `servers`, built by the loader (or [`Model::build_index`] for a
+    /// hand-made model). When empty, [`Model::route`] scans `servers` instead.
+    pub index: ServerIndex,
+}
+
+/// Positions in [`Model::servers`] by host, for O(1) server selection.
+#[derive(Debug, Default, Clone)]
+pub struct ServerIndex {
+    /// Exact host -> server position.
+    pub exact: std::collections::HashMap<String, usize>,
+    /// Wildcard suffix (`.example.com`) -> server position.
+    pub wildcard: std::collections::HashMap<String, usize>,
+    /// The catch-all server's position.
+    pub any: Option<usize>,
 }
 
 /// One problem in the input, always with a location. `Display` renders `file:line: reason`.

@@ -1,8 +1,8 @@
 //! The request matcher over a [`Model`]: host selection, path matching, rewrite, SNI lookup.
 //!
 //! Host selection follows nginx `server_name` semantics as ingress-nginx configures them:
-//! an exact host wins over a wildcard (`*.example.com`, exactly one extra label; the longest
-//! suffix wins among wildcards), which wins over the catch-all server (rules without `host`).
+//! an exact host wins over a wildcard (`*.example.com`, exactly one extra label, so at most one
+//! wildcard can match), which wins over the catch-all server (rules without `host`).
 //! Once a server is chosen, only its routes are considered: like nginx, a request for a known
 //! host whose paths do not match is NOT retried against the catch-all server's routes (the
 //! host's own root fallback, if any, was already added by the loader).
@@ -96,20 +96,37 @@ impl Server {
 
 impl Model {
     /// The server answering `host` (a `Host` header or SNI; port and case are ignored):
-    /// exact, then wildcard (longest suffix), then catch-all.
+    /// exact, then wildcard, then catch-all.
     pub fn server_for(&self, host: &str) -> Option<&Server> {
         let host = normalize_host(host);
+        let idx = &self.index;
+        if idx.exact.is_empty() && idx.wildcard.is_empty() && idx.any.is_none() {
+            return self.server_for_scan(&host);
+        }
+        let wildcard = || {
+            // One-label wildcards: the only candidate suffix starts at the first dot.
+            let dot = host.find('.').filter(|d| *d > 0)?;
+            idx.wildcard.get(host.get(dot..)?)
+        };
+        idx.exact
+            .get(&host)
+            .or_else(wildcard)
+            .or(idx.any.as_ref())
+            .and_then(|i| self.servers.get(*i))
+    }
+
+    fn server_for_scan(&self, host: &str) -> Option<&Server> {
         if let Some(s) = self
             .servers
             .iter()
-            .find(|s| matches!(&s.host, HostMatch::Exact(h) if *h == host))
+            .find(|s| matches!(&s.host, HostMatch::Exact(h) if h == host))
         {
             return Some(s);
         }
         let wildcard = self
             .servers
             .iter()
-            .filter(|s| matches!(s.host, HostMatch::Wildcard(_)) && s.host.matches(&host))
+            .filter(|s| matches!(s.host, HostMatch::Wildcard(_)) && s.host.matches(host))
             .max_by_key(|s| match &s.host {
                 HostMatch::Wildcard(suffix) => suffix.len(),
                 _ => 0,
@@ -120,6 +137,25 @@ impl Model {
         self.servers
             .iter()
             .find(|s| matches!(s.host, HostMatch::Any))
+    }
+
+    /// (Re)builds [`Model::index`] from `servers`; the first server of a host wins.
+    pub fn build_index(&mut self) {
+        let mut index = crate::model::ServerIndex::default();
+        for (i, s) in self.servers.iter().enumerate() {
+            match &s.host {
+                HostMatch::Exact(h) => {
+                    index.exact.entry(h.clone()).or_insert(i);
+                }
+                HostMatch::Wildcard(suffix) => {
+                    index.wildcard.entry(suffix.clone()).or_insert(i);
+                }
+                HostMatch::Any => {
+                    index.any.get_or_insert(i);
+                }
+            }
+        }
+        self.index = index;
     }
 
     /// Routes a request: picks the server for `host`, then the first matching route of that

@@ -307,7 +307,8 @@ fn odd_requests_never_panic() {
         "{number: 80}",
     );
     let any = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: any}\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}\n";
-    let m = model(&format!("{SVC}---\n{rw}---\n{any}"));
+    let exact = ing("", "", "b.a.com", "/", "Prefix", "s", "{name: web}");
+    let mut m = model(&format!("{SVC}---\n{rw}---\n{any}---\n{exact}"));
     assert!(m.problems.is_empty(), "{:?}", m.problems);
     let pieces = [
         "",
@@ -329,6 +330,7 @@ fn odd_requests_never_panic() {
         "A.COM",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chosen = Vec::new();
     let mut next = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -350,7 +352,18 @@ fn odd_requests_never_panic() {
             let _ = r.rewritten_path("é");
         }
         let _ = m.certificate_for(&host);
+        chosen.push((host.clone(), m.server_for(&host).map(|s| s.host.clone())));
     }
+    // The index and the plain scan (hand-made models) agree.
+    m.index = Default::default();
+    for (host, server) in &chosen {
+        assert_eq!(
+            &m.server_for(host).map(|s| s.host.clone()),
+            server,
+            "{host:?}"
+        );
+    }
+    m.build_index();
     let r = m.route("x.a.com", "/ééz").unwrap();
     assert_eq!(r.rewritten_path("/ééz"), "/éé/x$");
 }
