@@ -76,6 +76,9 @@ pub(crate) struct Inventory {
 
 const MAX_DEPTH: usize = 32;
 
+/// Manifest files larger than this are reported and skipped.
+const MAX_FILE_BYTES: u64 = 32 << 20;
+
 fn is_manifest(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
@@ -150,6 +153,15 @@ impl Inventory {
         let mut inv = Self::default();
         for path in files {
             let file = path.display().to_string();
+            let too_big = std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES);
+            if too_big {
+                inv.problems.push(Problem {
+                    file,
+                    line: 0,
+                    reason: format!("file larger than {} MiB; skipped", MAX_FILE_BYTES >> 20),
+                });
+                continue;
+            }
             match std::fs::read(path) {
                 Err(e) => inv.problems.push(Problem {
                     file,

@@ -465,6 +465,10 @@ fn endpoints(doc: &Value) -> ObjResult<Vec<EndpointSet>> {
 
 fn endpoint_slice(doc: &Value) -> ObjResult<EndpointSet> {
     let mut addresses = Vec::new();
+    if str_of(doc, "addressType")? == Some("FQDN") {
+        // FQDN slices are ignored (as ingress-nginx does); use an ExternalName Service.
+        return Ok(EndpointSet::default());
+    }
     for e in arr_of(doc, "endpoints")? {
         let conditions = e.get("conditions").unwrap_or(&Value::Null);
         // Kubernetes: an unset `ready` means ready; `serving: false` also means unusable.
@@ -592,6 +596,13 @@ mod tests {
         assert_eq!(service, "s");
         assert_eq!(sets[0].addresses.len(), 1);
         assert_eq!(sets[0].ports, vec![("http".to_owned(), 9000)]);
+        let fqdn = json!({"kind": "EndpointSlice", "addressType": "FQDN",
+            "metadata": {"name": "f", "labels": {"kubernetes.io/service-name": "s"}},
+            "endpoints": [{"addresses": ["db.example.com"]}]});
+        let Some(Object::Endpoints { sets, .. }) = read_object(&fqdn).unwrap() else {
+            panic!()
+        };
+        assert!(sets[0].addresses.is_empty());
     }
 
     #[test]
