@@ -12,13 +12,14 @@
 
 use regex::bytes::Regex;
 
-use super::rx::{MAX_SLOTS, compile};
+use super::rx::{MAX_SLOTS, compile, has_caret};
 use super::{BuildContext, OpContext, Operator, OperatorError, has_macro, invalid};
 
 /// Compiled `@rxGlobal`.
 #[derive(Debug)]
 struct RxGlobal {
     re: Option<Regex>,
+    caret: bool,
     dynamic: Option<String>,
 }
 
@@ -30,24 +31,34 @@ pub(crate) fn build(
     if has_macro(argument) {
         return Ok(Box::new(RxGlobal {
             re: None,
+            caret: false,
             dynamic: Some(argument.to_owned()),
         }));
     }
     let re = compile(argument).map_err(|e| invalid("rxGlobal", e.to_string()))?;
     Ok(Box::new(RxGlobal {
         re: Some(re),
+        caret: has_caret(argument),
         dynamic: None,
     }))
 }
 
-fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+fn run(re: &Regex, caret: bool, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+    // PCRE's `^` does not match after a final newline (see `rx`).
+    let rejected = |start: usize| caret && start == input.len() && input.last() == Some(&b'\n');
     let Some(caps) = ctx.captures.as_deref_mut() else {
+        if caret && input.last() == Some(&b'\n') {
+            return re.find(input).is_some_and(|m| !rejected(m.start()));
+        }
         return re.is_match(input);
     };
     let mut slots: Vec<Vec<u8>> = Vec::new();
     let mut pushed = 0usize;
     let mut any = false;
     for m in re.captures_iter(input) {
+        if m.get(0).is_some_and(|w| rejected(w.start())) {
+            break;
+        }
         any = true;
         // Groups are numbered on from the count of values recorded so far.
         let base = pushed;
@@ -77,14 +88,14 @@ fn run(re: &Regex, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
 impl Operator for RxGlobal {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         if let Some(re) = &self.re {
-            return run(re, ctx, input);
+            return run(re, self.caret, ctx, input);
         }
         let pattern = match (ctx.expanded, &self.dynamic) {
             (Some(e), _) => String::from_utf8_lossy(e).into_owned(),
             (None, Some(d)) => d.clone(),
             (None, None) => return false,
         };
-        compile(&pattern).is_ok_and(|re| run(&re, ctx, input))
+        compile(&pattern).is_ok_and(|re| run(&re, has_caret(&pattern), ctx, input))
     }
 }
 
