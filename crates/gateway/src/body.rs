@@ -103,12 +103,14 @@ pub(crate) struct Finish {
     pub(crate) sink: Arc<dyn AccessSink>,
     pub(crate) req_stats: Option<Arc<BodyStats>>,
     pub(crate) head_bytes: u64,
+    /// Estimated size of the response head (status line and headers).
+    pub(crate) out_head_bytes: u64,
 }
 
 impl Finish {
     fn emit(self, bytes_out: u64) {
         let mut event = *self.event;
-        event.bytes_out = bytes_out;
+        event.bytes_out = self.out_head_bytes.saturating_add(bytes_out);
         let body_in = self
             .req_stats
             .as_ref()

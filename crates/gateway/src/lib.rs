@@ -27,7 +27,7 @@ mod router;
 mod server;
 pub mod tls;
 
-pub use event::{AccessEvent, AccessSink};
+pub use event::{AccessEvent, AccessSink, TelemetrySink};
 pub use options::{GatewayOptions, HealthOptions};
 pub use server::{Gateway, ServeError};
 pub use tokio_util::sync::CancellationToken;

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::balance::{self, PickInput, UpstreamRuntime};
 use crate::body::{BodyStats, Finish, RequestBody, ResponseBody};
-use crate::event::{AccessEvent, now_rfc3339};
+use crate::event::AccessEvent;
 use crate::headers::{self, Client, ConnInfo};
 use crate::pool::{ConnectError, PoolKey, PooledConn};
 use crate::router;
@@ -61,6 +61,7 @@ impl Gateway {
                 Some(m) => {
                     ctx.event.ingress_namespace = Some(m.route.ingress.namespace.clone());
                     ctx.event.ingress_name = Some(m.route.ingress.name.clone());
+                    ctx.event.route_path = Some(m.route.path.source().to_owned());
                     (&m.route.upstream, &m.route.settings)
                 }
                 None => match &snap.model.default_backend {
@@ -171,12 +172,18 @@ impl Gateway {
     fn finish(&self, mut resp: Response<ResponseBody>, ctx: Ctx) -> Response<ResponseBody> {
         let mut event = ctx.event;
         event.status = resp.status().as_u16();
+        let out_head = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len().saturating_add(v.len()).saturating_add(4))
+            .fold(19usize, usize::saturating_add);
         resp.body_mut().set_finish(Finish {
             event: Box::new(event),
             start: ctx.start,
             sink: Arc::clone(&self.sink),
             req_stats: ctx.req_stats,
             head_bytes: ctx.head_bytes,
+            out_head_bytes: u64::try_from(out_head).unwrap_or(u64::MAX),
         });
         resp
     }
@@ -309,10 +316,18 @@ impl Gateway {
                 };
                 (Some(i), ep.addr)
             };
-            ctx.event.upstream_addr = Some(addr.to_string());
+            ctx.event.upstream_addr = Some(match ctx.event.upstream_addr.take() {
+                Some(prev) => format!("{prev}, {addr}"),
+                None => addr.to_string(),
+            });
             let key = PoolKey { addr, tls };
+            let connect_start = Instant::now();
             match self.pool.get(&key, settings.connect_timeout).await {
-                Ok(p) => break (p, chosen),
+                Ok(p) => {
+                    ctx.event.upstream_connect_ms =
+                        Some(connect_start.elapsed().as_secs_f64() * 1000.0);
+                    break (p, chosen);
+                }
                 Err(e) => {
                     tracing::debug!(%addr, error = %e, "upstream connect failed");
                     if let Some(i) = chosen {
@@ -522,19 +537,17 @@ fn base_event<B>(req: &Request<B>, client: &Client, host: &str, conn: &ConnInfo)
             .get(n)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
-    AccessEvent {
-        time: now_rfc3339(),
-        client_ip: client.ip.to_string(),
-        method: req.method().as_str().to_owned(),
-        host: host.to_owned(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().map(str::to_owned),
-        protocol: format!("{:?}", req.version()),
-        tls_version: conn.tls_version.map(str::to_owned),
-        user_agent: header(header::USER_AGENT),
-        referer: header(header::REFERER),
-        ..AccessEvent::default()
-    }
+    let mut ev = AccessEvent::new(time::OffsetDateTime::now_utc());
+    ev.client_ip = Some(client.ip);
+    ev.method = req.method().as_str().to_owned();
+    ev.host = (!host.is_empty()).then(|| host.to_owned());
+    ev.path = req.uri().path().to_owned();
+    ev.query = req.uri().query().map(str::to_owned);
+    ev.protocol = format!("{:?}", req.version());
+    ev.tls_version = conn.tls_version.map(str::to_owned);
+    ev.user_agent = header(header::USER_AGENT);
+    ev.referer = header(header::REFERER);
+    ev
 }
 
 /// A short generated response for `status`.

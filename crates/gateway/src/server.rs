@@ -41,7 +41,20 @@ pub struct Gateway {
     pub(crate) options: GatewayOptions,
     pub(crate) sink: Arc<dyn AccessSink>,
     epoch: Instant,
-    builder: auto::Builder<TokioExecutor>,
+    /// HTTP/1.1 + h2 (prior knowledge) by preface detection.
+    auto: auto::Builder<TokioExecutor>,
+    /// HTTP/1.1 only (TLS without `h2` ALPN).
+    h1: auto::Builder<TokioExecutor>,
+    /// h2 only (TLS with `h2` ALPN).
+    h2: auto::Builder<TokioExecutor>,
+}
+
+/// Which protocol a connection speaks.
+#[derive(Debug, Clone, Copy)]
+enum Proto {
+    Detect,
+    Http1,
+    Http2,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -64,18 +77,24 @@ impl Gateway {
         options: GatewayOptions,
         sink: Arc<dyn AccessSink>,
     ) -> Arc<Self> {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(options.header_read_timeout)
-            .max_buf_size(options.max_header_bytes.max(8192))
-            .max_headers(options.max_headers);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
-            .max_concurrent_streams(128);
+        let builder = || {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(options.header_read_timeout)
+                .max_buf_size(options.max_header_bytes.max(8192))
+                .max_headers(options.max_headers);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+                .max_concurrent_streams(128)
+                .keep_alive_interval(Some(options.header_read_timeout))
+                .keep_alive_timeout(options.header_read_timeout);
+            builder
+        };
+        let (auto, h1, h2) = (builder(), builder().http1_only(), builder().http2_only());
         Arc::new(Self {
             snapshot: ArcSwap::from_pointee(Snapshot::build(model, None)),
             swap_lock: Mutex::new(()),
@@ -86,7 +105,9 @@ impl Gateway {
             options,
             sink,
             epoch: Instant::now(),
-            builder,
+            auto,
+            h1,
+            h2,
         })
     }
 
@@ -215,7 +236,20 @@ impl Gateway {
             }
         }
         match acceptor {
-            None => self.serve_conn(stream, conn, shutdown, hard).await,
+            None => {
+                // Bound the wait for the first byte: protocol detection has no timeout.
+                let mut probe = [0u8; 1];
+                let first =
+                    tokio::time::timeout(self.options.header_read_timeout, stream.peek(&mut probe));
+                let ready = tokio::select! {
+                    r = first => matches!(r, Ok(Ok(n)) if n > 0),
+                    () = shutdown.cancelled() => false,
+                };
+                if ready {
+                    self.serve_conn(stream, conn, Proto::Detect, shutdown, hard)
+                        .await;
+                }
+            }
             Some(acceptor) => {
                 let handshake =
                     tokio::time::timeout(self.options.header_read_timeout, acceptor.accept(stream));
@@ -230,7 +264,12 @@ impl Gateway {
                             rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
                             _ => "TLS",
                         });
-                        self.serve_conn(tls, conn, shutdown, hard).await;
+                        let proto = match tls.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => Proto::Http2,
+                            Some(_) => Proto::Http1,
+                            None => Proto::Detect,
+                        };
+                        self.serve_conn(tls, conn, proto, shutdown, hard).await;
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -243,6 +282,7 @@ impl Gateway {
         self: Arc<Self>,
         io: I,
         conn: ConnInfo,
+        proto: Proto,
         shutdown: CancellationToken,
         hard: CancellationToken,
     ) where
@@ -253,9 +293,12 @@ impl Gateway {
             let gw = Arc::clone(&gw);
             async move { Ok::<_, Infallible>(gw.handle(req, conn).await) }
         });
-        let served = self
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), svc);
+        let builder = match proto {
+            Proto::Detect => &self.auto,
+            Proto::Http1 => &self.h1,
+            Proto::Http2 => &self.h2,
+        };
+        let served = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
         tokio::pin!(served);
         let done = tokio::select! {
             r = served.as_mut() => Some(r),

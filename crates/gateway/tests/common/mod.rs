@@ -223,7 +223,7 @@ pub struct Running {
     pub gw: Arc<Gateway>,
     pub addr: SocketAddr,
     pub stop: CancellationToken,
-    pub task: tokio::task::JoinHandle<()>,
+    pub task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Running {
@@ -249,7 +249,7 @@ pub async fn start_with(model: Arc<Model>, opts: GatewayOptions) -> Running {
         gw,
         addr,
         stop,
-        task,
+        task: Some(task),
     }
 }
 
@@ -318,4 +318,50 @@ pub async fn closed_port() -> SocketAddr {
     let a = l.local_addr().unwrap();
     drop(l);
     a
+}
+
+/// Serves the echo handler on an existing listener until the token is cancelled.
+pub fn serve_echo_on(listener: TcpListener, id: &str) -> CancellationToken {
+    let stop = CancellationToken::new();
+    let (s, id) = (stop.clone(), id.to_owned());
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                () = s.cancelled() => return,
+                a = listener.accept() => a.unwrap(),
+            };
+            let id = id.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let id = id.clone();
+                    async move { Ok::<_, Infallible>(echo(req, &id, Duration::ZERO).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    stop
+}
+
+pub async fn start_with_sink(
+    model: Arc<Model>,
+    opts: GatewayOptions,
+    sink: impl gateway::AccessSink,
+) -> Running {
+    let gw = Gateway::with_sink(model, opts, Arc::new(sink));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let (g, s) = (Arc::clone(&gw), stop.clone());
+    let task = tokio::spawn(async move {
+        g.serve_http(listener, s).await.unwrap();
+    });
+    Running {
+        gw,
+        addr,
+        stop,
+        task: Some(task),
+    }
 }
