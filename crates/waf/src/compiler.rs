@@ -6,8 +6,9 @@
 //! all rules at the end, as ModSecurity v3 applies them at run time regardless of order.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regex::Regex;
 use seclang::ast::{self, Directive, DirectiveKind, Span};
@@ -17,7 +18,7 @@ use crate::actions::Actions;
 use crate::config::{BodyLimitAction, Config, EngineMode};
 use crate::error::CompileError;
 use crate::macros::Template;
-use crate::operators::{self, BuildContext};
+use crate::operators::{self, BuildContext, Operator};
 use crate::rule::{Rule, RuleOperator};
 use crate::ruleset::{Entry, RuleSet};
 use crate::variables::{Exclusion, Sel, Target, Var};
@@ -44,8 +45,12 @@ enum RuleSelector {
     Msg(Regex),
 }
 
+type Built = Result<Arc<dyn Operator>, CompileError>;
+
 #[derive(Default)]
 struct Compiler {
+    /// Operators built ahead of time, one per `SecRule` in directive order.
+    prebuilt: std::vec::IntoIter<Built>,
     config: Config,
     rules: Vec<Rule>,
     order: Vec<Entry>,
@@ -58,7 +63,10 @@ struct Compiler {
 
 /// Compiles directives into a rule set.
 pub fn compile(directives: &[Directive], loader: &dyn FileLoader) -> Result<RuleSet, CompileError> {
-    let mut c = Compiler::default();
+    let mut c = Compiler {
+        prebuilt: prebuild_operators(directives, loader).into_iter(),
+        ..Compiler::default()
+    };
     for d in directives {
         c.directive(d, loader)?;
     }
@@ -323,7 +331,11 @@ impl Compiler {
         let (targets, exclusions, operator) = match rule {
             Some(r) => {
                 let (t, e) = compile_targets(&r.variables)?;
-                (t, e, Some(compile_operator(&r.operator, loader)?))
+                let built = match self.prebuilt.next() {
+                    Some(b) => b?,
+                    None => build_operator(&r.operator, loader)?,
+                };
+                (t, e, Some(rule_operator(&r.operator, built)))
             }
             None => (Vec::new(), Vec::new(), None),
         };
@@ -495,21 +507,97 @@ pub(crate) fn compile_targets(
     Ok((targets, exclusions))
 }
 
-fn compile_operator(
-    op: &ast::Operator,
-    loader: &dyn FileLoader,
-) -> Result<RuleOperator, CompileError> {
-    let file = Path::new(&*op.span.file);
-    let base_dir = file.parent().unwrap_or_else(|| Path::new("."));
-    let ctx = BuildContext { loader, base_dir };
-    let built = operators::build(&op.name, &op.argument, &ctx)
-        .map_err(|e| CompileError::new(&op.span, e.to_string()))?;
+fn base_dir(op: &ast::Operator) -> PathBuf {
+    Path::new(&*op.span.file)
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .to_path_buf()
+}
+
+fn build_operator(op: &ast::Operator, loader: &dyn FileLoader) -> Built {
+    let dir = base_dir(op);
+    let ctx = BuildContext {
+        loader,
+        base_dir: &dir,
+    };
+    operators::build(&op.name, &op.argument, &ctx)
+        .map(Arc::from)
+        .map_err(|e| CompileError::new(&op.span, e.to_string()))
+}
+
+/// Builds every `SecRule` operator up front: identical (name, argument, directory) triples
+/// are built once and shared, and the distinct ones are built on all available cores
+/// (regular expression and Aho-Corasick construction dominate CRS compile time).
+fn prebuild_operators(directives: &[Directive], loader: &dyn FileLoader) -> Vec<Built> {
+    let ops: Vec<&ast::Operator> = directives
+        .iter()
+        .filter_map(|d| match &d.kind {
+            DirectiveKind::Rule(r) => Some(&r.operator),
+            _ => None,
+        })
+        .collect();
+    let mut index: HashMap<(String, &str, PathBuf), usize> = HashMap::new();
+    let mut unique: Vec<&ast::Operator> = Vec::new();
+    let slots: Vec<usize> = ops
+        .iter()
+        .map(|op| {
+            let key = (
+                op.name.to_ascii_lowercase(),
+                op.argument.as_str(),
+                base_dir(op),
+            );
+            *index.entry(key).or_insert_with(|| {
+                unique.push(op);
+                unique.len() - 1
+            })
+        })
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Built>> = (0..unique.len()).map(|_| None).collect();
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(op) = unique.get(i) else { break };
+            done.push((i, build_operator(op, loader)));
+        }
+        done
+    };
+    let batches: Vec<Vec<(usize, Built)>> = if threads <= 1 || unique.len() < 64 {
+        vec![work()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    };
+    for (i, b) in batches.into_iter().flatten() {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(b);
+        }
+    }
+    slots
+        .iter()
+        .zip(&ops)
+        .map(|(slot, op)| match results.get(*slot) {
+            Some(Some(Ok(o))) => Ok(Arc::clone(o)),
+            Some(Some(Err(e))) => Err(e.clone()),
+            // A worker died (cannot happen: building never panics); build it here.
+            _ => build_operator(op, loader),
+        })
+        .collect()
+}
+
+fn rule_operator(op: &ast::Operator, built: Arc<dyn Operator>) -> RuleOperator {
     let template = Template::parse(&op.argument);
     let macro_arg = template.has_macros().then_some(template);
-    Ok(RuleOperator {
+    RuleOperator {
         op: built,
         negated: op.negated,
         name: op.name.to_ascii_lowercase(),
         macro_arg,
-    })
+    }
 }

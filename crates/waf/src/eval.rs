@@ -116,9 +116,40 @@ fn eval_rule(tx: &mut Transaction, starter: &Rule) -> bool {
             tx.data.matched_vars.clear();
             return false;
         }
+        if std::ptr::eq(l, starter)
+            && starter.actions.multi_match
+            && starter.chain.is_some()
+            && starter.log
+        {
+            // libmodsecurity v3 logs a multiMatch chain starter as soon as it matches, whether
+            // or not the rest of the chain does (CRS nginx-overrides: 942131).
+            push_match(tx, starter, false);
+        }
         link = l.chain.as_deref();
     }
     true
+}
+
+/// Records a match of `rule` (message and logdata expanded now).
+fn push_match(tx: &mut Transaction, rule: &Rule, disruptive: bool) {
+    let expand = |t: Option<&crate::macros::Template>, tx: &Transaction| {
+        t.map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
+            .unwrap_or_default()
+    };
+    let msg = expand(rule.actions.msg.as_ref(), tx);
+    let data = expand(rule.actions.logdata.as_ref(), tx);
+    tx.matched.push(MatchedRule {
+        id: rule.id,
+        phase: rule.phase,
+        msg,
+        data,
+        tags: rule.actions.tags.clone(),
+        severity: rule.actions.severity,
+        matched_var_name: tx.data.matched_var_name.clone(),
+        matched_var: tx.data.matched_var.clone(),
+        logged: rule.log,
+        disruptive,
+    });
 }
 
 /// Applies the transformation chain; pushes the final value (or, with multiMatch, every
@@ -342,18 +373,6 @@ fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
         }
         link = l.chain.as_deref();
     }
-    let msg = rule
-        .actions
-        .msg
-        .as_ref()
-        .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
-        .unwrap_or_default();
-    let data = rule
-        .actions
-        .logdata
-        .as_ref()
-        .map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
-        .unwrap_or_default();
     if let Some(sev) = rule.actions.severity
         && rule.log
     {
@@ -363,18 +382,7 @@ fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
         rule.disruptive,
         Some(Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect)
     );
-    tx.matched.push(MatchedRule {
-        id: rule.id,
-        phase: rule.phase,
-        msg,
-        data,
-        tags: rule.actions.tags.clone(),
-        severity: rule.actions.severity,
-        matched_var_name: tx.data.matched_var_name.clone(),
-        matched_var: tx.data.matched_var.clone(),
-        logged: rule.log,
-        disruptive,
-    });
+    push_match(tx, rule, disruptive);
     if tx.engine_mode() != EngineMode::On {
         return Flow::Continue;
     }

@@ -13,8 +13,8 @@ use crate::variables::{Exclusion, Target};
 /// A compiled operator with its negation and (optional) macro argument.
 #[derive(Debug)]
 pub struct RuleOperator {
-    /// The operator.
-    pub op: Box<dyn Operator>,
+    /// The operator (shared between rules with the same operator and argument).
+    pub op: Arc<dyn Operator>,
     /// `!@op`.
     pub negated: bool,
     /// Lower-cased operator name.
@@ -95,11 +95,13 @@ impl Rule {
             .iter()
             .filter_map(|s| s.func.map(|f| (s.name.clone(), f)))
             .collect();
+        // libmodsecurity v3 writes no error-log line for `nolog` nor for `noauditlog` rules.
         self.log = self
             .actions
             .log
             .or(defaults.as_ref().and_then(|d| d.log))
-            .unwrap_or(true);
+            .unwrap_or(true)
+            && self.actions.auditlog != Some(false);
         let default_disruptive = defaults.as_ref().and_then(|d| d.disruptive);
         self.disruptive = match self.actions.disruptive {
             Some(d) => Some(d),
