@@ -15,6 +15,7 @@ use super::{BuildContext, OpContext, Operator, OperatorError, effective_arg};
 #[derive(Debug)]
 struct ContainsWord {
     arg: Vec<u8>,
+    finder: memchr::memmem::Finder<'static>,
 }
 
 /// Factory for `@containsWord`.
@@ -22,9 +23,9 @@ pub(crate) fn build(
     argument: &str,
     _ctx: &BuildContext<'_>,
 ) -> Result<Box<dyn Operator>, OperatorError> {
-    Ok(Box::new(ContainsWord {
-        arg: argument.as_bytes().to_vec(),
-    }))
+    let arg = argument.as_bytes().to_vec();
+    let finder = memchr::memmem::Finder::new(&arg).into_owned();
+    Ok(Box::new(ContainsWord { arg, finder }))
 }
 
 /// Whether position `pos` (which may be out of range) holds a non-letter byte.
@@ -45,7 +46,13 @@ impl Operator for ContainsWord {
         if input == word {
             return true;
         }
-        let finder = memchr::memmem::Finder::new(word);
+        let dynamic;
+        let finder = if ctx.expanded.is_some() {
+            dynamic = memchr::memmem::Finder::new(word);
+            &dynamic
+        } else {
+            &self.finder
+        };
         let mut from = 0;
         while let Some(rel) = input.get(from..).and_then(|h| finder.find(h)) {
             let pos = from + rel;

@@ -115,4 +115,50 @@ mod tests {
             vec![b"a".to_vec(), b"d # e".to_vec(), b"   ".to_vec()]
         );
     }
+
+    /// Every `@pmFromFile` / `@pm` of the CRS rule files builds, data files found next to
+    /// the rules, and each data file yields phrases.
+    #[test]
+    fn every_crs_phrase_list_builds() {
+        let dir = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/crs/rules"
+        ));
+        let ctx = BuildContext {
+            loader: &seclang::loader::FsLoader,
+            base_dir: dir,
+        };
+        let mut built = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "conf") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                for (marker, name) in [
+                    ("\"@pmFromFile ", "pmFromFile"),
+                    ("\"!@pmFromFile ", "pmFromFile"),
+                    ("\"@pm ", "pm"),
+                ] {
+                    let Some(at) = line.find(marker) else {
+                        continue;
+                    };
+                    let rest = &line[at + marker.len()..];
+                    let arg = &rest[..rest.find('"').unwrap_or(rest.len())];
+                    if let Err(e) = crate::operators::build(name, arg, &ctx) {
+                        panic!("{}: @{name} {arg}: {e}", path.display());
+                    }
+                    if name == "pmFromFile" {
+                        assert!(
+                            !phrases(&std::fs::read(dir.join(arg)).unwrap()).is_empty(),
+                            "{arg}"
+                        );
+                    }
+                    built += 1;
+                }
+            }
+        }
+        assert!(built >= 30, "only {built} phrase operators found");
+    }
 }
