@@ -10,7 +10,11 @@
 //! - in form-data values the line breaks between lines are dropped (`a\r\nb` reads `ab`);
 //! - a part header error does not stop parsing (the error message is kept, the last one wins);
 //! - `filename*=` is not understood (invalid Content-Disposition);
-//! - when the final boundary is missing no argument or file is reported at all.
+//! - when the final boundary is missing no argument or file is reported at all;
+//! - (3.0.15) a boundary line that comes before the current part's first data line is not a
+//!   boundary: it sets `MULTIPART_INVALID_PART` and is read as a header or data line.
+//!
+//! Behaviour was checked against libmodsecurity 3.0.15 on the cases of the table tests.
 //!
 //! Files are never written anywhere; their content is kept in memory ([`FilePart::content`]),
 //! so memory is bounded by the body size.
@@ -242,6 +246,14 @@ fn is_token_char(c: u8) -> bool {
     c > 32 && c < 127 && !b"()<>@,;:\\\"/[]?=".contains(&c)
 }
 
+/// How the previous line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    None,
+    Lf,
+    Crlf,
+}
+
 struct Parser<'a> {
     limits: &'a Limits,
     out: Multipart,
@@ -250,6 +262,8 @@ struct Parser<'a> {
     buf_contains_line: bool,
     mpp: Option<PartBuild>,
     headers_done: bool,
+    part_has_data: bool,
+    prev_line_end: LineEnd,
     reserve: Vec<u8>,
     seen_data: bool,
     is_complete: bool,
@@ -342,8 +356,8 @@ impl Parser<'_> {
         if len >= 2 && b.first() == Some(&b'"') && b.last() == Some(&b'"') {
             self.boundary = b.get(1..len - 1).unwrap_or_default().to_vec();
             if self.boundary.is_empty() {
-                // v3 returns "success" here without further checks.
-                return true;
+                // v3 gives up on the body here without reporting an error.
+                return false;
             }
             self.out.flags.boundary_quoted = true;
         } else {
@@ -351,7 +365,9 @@ impl Parser<'_> {
                 self.fatal("Multipart: Invalid boundary in C-T (quote).");
                 return false;
             }
-            self.boundary = b.to_vec();
+            // libmodsecurity 3.0.15 ends an unquoted boundary at the first ';'.
+            let end = b.iter().position(|c| *c == b';').unwrap_or(b.len());
+            self.boundary = b.get(..end).unwrap_or_default().to_vec();
             if self.boundary.is_empty() {
                 return false;
             }
@@ -441,9 +457,12 @@ impl Parser<'_> {
                     val.push(at(v, p));
                     p += 1;
                 }
-                if closed {
-                    p += 1;
+                if !closed {
+                    // libmodsecurity 3.0.15 rejects an unterminated quoted value.
+                    self.out.flags.invalid_quoting = true;
+                    return -10;
                 }
+                p += 1;
             } else {
                 let start = p;
                 while at(v, p) != 0 && is_token_char(at(v, p)) {
@@ -586,6 +605,11 @@ impl Parser<'_> {
             return;
         }
         let name = buf.get(..colon).unwrap_or_default().to_vec();
+        if name.iter().any(|c| *c <= 32 || *c >= 127) {
+            // libmodsecurity 3.0.15 rejects control, space and non-ASCII bytes in names.
+            self.set_error("Multipart: Invalid part header (contains invalid character).");
+            return;
+        }
         let mut i = colon + 1;
         while matches!(at(buf, i), b'\t' | b' ') {
             i += 1;
@@ -601,6 +625,7 @@ impl Parser<'_> {
     }
 
     fn process_part_data(&mut self) {
+        self.part_has_data = true;
         let mut data = std::mem::take(&mut self.buf);
         let mut new_reserve = Vec::new();
         if data.last() == Some(&b'\n') {
@@ -662,6 +687,7 @@ impl Parser<'_> {
         if !last {
             self.mpp = Some(PartBuild::new());
             self.headers_done = false;
+            self.part_has_data = false;
             self.reserve.clear();
         }
     }
@@ -671,12 +697,40 @@ impl Parser<'_> {
         let blen = self.boundary.len();
         let slen = c_str(&self.buf).len();
         let mut processed_as_boundary = false;
+        let len = self.buf.len();
+        let this_line_end = if self.buf.last() != Some(&b'\n') {
+            LineEnd::None
+        } else if len > 1 && at(&self.buf, len - 2) == b'\r' {
+            LineEnd::Crlf
+        } else {
+            LineEnd::Lf
+        };
+        if self.buf_contains_line
+            && slen > 3
+            && at(&self.buf, 0) == b'-'
+            && at(&self.buf, 1) == b'-'
+            && slen >= blen + 2
+            && c_starts_with(&self.buf, 2, &self.boundary)
+        {
+            // libmodsecurity 3.0.15: a bare LF before a boundary line counts as an LF line.
+            if self.prev_line_end == LineEnd::Lf {
+                self.out.flags.lf_line = true;
+            }
+        }
         if self.buf_contains_line
             && slen > 3
             && at(&self.buf, 0) == b'-'
             && at(&self.buf, 1) == b'-'
         {
-            if slen >= blen + 2 && c_starts_with(&self.buf, 2, &self.boundary) {
+            if slen >= blen + 2
+                && c_starts_with(&self.buf, 2, &self.boundary)
+                && self.mpp.is_some()
+                && !(self.headers_done && self.part_has_data)
+            {
+                // libmodsecurity 3.0.15: a boundary line before the current part has any data
+                // line is not a boundary; it marks the part invalid and is read as content.
+                self.out.flags.invalid_part = true;
+            } else if slen >= blen + 2 && c_starts_with(&self.buf, 2, &self.boundary) {
                 if self.boundary_count > 0 {
                     self.out.flags.unmatched_boundary = 2;
                 }
@@ -759,6 +813,7 @@ impl Parser<'_> {
         }
         self.buf.clear();
         self.buf_contains_line = c == b'\n';
+        self.prev_line_end = this_line_end;
         true
     }
 
@@ -798,6 +853,9 @@ impl Parser<'_> {
                     && at(b, 2 + blen) == b'-'
                     && at(b, 3 + blen) == b'-'
                 {
+                    if self.prev_line_end == LineEnd::Lf {
+                        self.out.flags.lf_line = true;
+                    }
                     self.process_boundary(true);
                     self.is_complete = true;
                 }
@@ -843,6 +901,8 @@ pub fn parse(content_type: &[u8], body: &[u8], limits: &Limits) -> Multipart {
         buf_contains_line: true,
         mpp: None,
         headers_done: false,
+        part_has_data: false,
+        prev_line_end: LineEnd::None,
         reserve: Vec::new(),
         seen_data: false,
         is_complete: false,
@@ -857,6 +917,10 @@ pub fn parse(content_type: &[u8], body: &[u8], limits: &Limits) -> Multipart {
     p.out.boundary = std::mem::take(&mut p.boundary);
     p.out
 }
+
+#[cfg(test)]
+#[path = "multipart_oracle_cases.rs"]
+mod oracle_cases;
 
 #[cfg(test)]
 #[path = "multipart_tests.rs"]
