@@ -139,7 +139,8 @@ pub struct Variable {
 /// The part of a variable after `:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// A literal key, e.g. `ARGS:id`, `TX:blocking_paranoia_level`, `XML:/*`.
+    /// A literal key, e.g. `ARGS:id`, `TX:blocking_paranoia_level`, `XML:/*`; for a quoted
+    /// key (`ARGS:'a b'`) the quotes are removed.
     Key(String),
     /// A regular expression between slashes, e.g. `ARGS:/^id_/` (slashes removed).
     Regex(String),
@@ -165,6 +166,7 @@ pub struct Action {
     pub span: Span,
     /// Action name as written.
     pub name: String,
-    /// Value after the colon with surrounding single quotes removed.
+    /// Value after the colon with surrounding single quotes removed; escapes such as `\'`
+    /// are kept as written (as libmodsecurity does).
     pub value: Option<String>,
 }

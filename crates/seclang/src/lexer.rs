@@ -135,14 +135,12 @@ fn ends_with_continuation(line: &str) -> bool {
 /// One argument of a directive, quotes removed.
 #[derive(Debug, Clone)]
 pub(crate) struct Arg {
-    /// The value: for a double-quoted argument `\"` became `"`, other bytes verbatim.
+    /// The value, verbatim (a double-quoted argument's escapes such as `\"` are kept).
     pub(crate) value: String,
     /// Offset in the logical line of the argument's first byte (the quote if quoted).
     pub(crate) token_start: usize,
     /// Offset in the logical line of the value's first byte.
     content_start: usize,
-    /// Offsets in `value` before which one escaping backslash was removed (sorted).
-    removed: Vec<usize>,
     /// Whether the argument was written in double quotes.
     pub(crate) quoted: bool,
 }
@@ -150,10 +148,7 @@ pub(crate) struct Arg {
 impl Arg {
     /// Offset in the logical line of byte `offset` of [`Self::value`].
     pub(crate) fn source_offset(&self, offset: usize) -> usize {
-        let shift = self.removed.partition_point(|&r| r <= offset);
-        self.content_start
-            .saturating_add(offset)
-            .saturating_add(shift)
+        self.content_start.saturating_add(offset)
     }
 }
 
@@ -178,26 +173,13 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
         if first == b'"' {
             let start = i;
             let content_start = i + 1;
-            let mut value = String::new();
-            let mut removed = Vec::new();
             let mut j = content_start;
-            let mut run_start = j;
             let mut closed = false;
             while let Some(&b) = bytes.get(j) {
                 match b {
-                    b'\\' => match bytes.get(j + 1) {
-                        Some(b'"') => {
-                            value.push_str(text.get(run_start..j).unwrap_or_default());
-                            removed.push(value.len());
-                            value.push('"');
-                            j += 2;
-                            run_start = j;
-                        }
-                        // Any other escaped byte is kept verbatim with its backslash
-                        // (regexes depend on it); `\\` does not escape a following quote.
-                        Some(_) => j += 2,
-                        None => j += 1,
-                    },
+                    // `\"` does not end the string; like every other backslash pair it is
+                    // kept verbatim (libmodsecurity hands the text on unchanged).
+                    b'\\' => j += 2,
                     b'"' => {
                         closed = true;
                         break;
@@ -208,7 +190,7 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
             if !closed {
                 return Err((start, ErrorKind::UnterminatedQuote));
             }
-            value.push_str(text.get(run_start..j).unwrap_or_default());
+            let value = text.get(content_start..j).unwrap_or_default().to_owned();
             let after = j + 1;
             // Another quoted argument may follow directly (libmodsecurity accepts
             // `"@rx a""id:1"`); anything else must be separated by blanks.
@@ -219,7 +201,6 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
                 value,
                 token_start: start,
                 content_start,
-                removed,
                 quoted: true,
             });
             i = after;
@@ -239,7 +220,6 @@ pub(crate) fn split_args(text: &str) -> Result<Vec<Arg>, (usize, ErrorKind)> {
                 value: text.get(start..i).unwrap_or_default().to_owned(),
                 token_start: start,
                 content_start: start,
-                removed: Vec::new(),
                 quoted: false,
             });
         }
@@ -292,7 +272,7 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("a b\tc", &["a", "b", "c"]),
             (r#""a b" c"#, &["a b", "c"]),
-            (r#""a \"b\"""#, &[r#"a "b""#]),
+            (r#""a \"b\"""#, &[r#"a \"b\""#]),
             (r#""a\d\\" x"#, &[r"a\d\\", "x"]),
             (r#""" x"#, &["", "x"]),
             (r#""a""b""#, &["a", "b"]),
@@ -324,12 +304,11 @@ mod tests {
     }
 
     #[test]
-    fn source_offsets_skip_escapes() {
-        let args = split_args(r#"x "a\"b\"c""#).unwrap();
-        let a = &args[1];
-        assert_eq!(a.value, r#"a"b"c"#);
-        // value offsets 0..5 -> line offsets
-        let got: Vec<usize> = (0..5).map(|o| a.source_offset(o)).collect();
-        assert_eq!(got, vec![3, 5, 6, 8, 9]);
+    fn escapes_are_kept_verbatim() {
+        let args = split_args(r#"x "a\"b\"c" "d\\" e"#).unwrap();
+        assert_eq!(args[1].value, r#"a\"b\"c"#);
+        assert_eq!(args[1].source_offset(2), 5);
+        assert_eq!(args[2].value, r"d\\");
+        assert_eq!(args[3].value, "e");
     }
 }

@@ -10,14 +10,16 @@
 //!   line and column). A commented-out `#SecRule ... \` swallows its continuation lines, as
 //!   libmodsecurity does; other comments end at the line break;
 //! - arguments are separated by blanks; a double-quoted argument may contain blanks and
-//!   `\"` (which becomes `"`); every other backslash is kept verbatim with the byte after
-//!   it, so regular expressions reach the engine unchanged;
+//!   `\"`, which does not end it. Escapes are kept verbatim: the value of `"a\"b"` is
+//!   `a\"b`, exactly as libmodsecurity hands it to operators (`@contains a\"b` looks for a
+//!   backslash; in a regex `\"` means `"`), so regular expressions reach the engine unchanged;
 //! - variables are `|`-separated with optional `!` (exclude) and `&` (count) and a selector
 //!   after `:` that is a key, a `'quoted key'` or a `/regex/` (for `XML` always an XPath key);
 //! - an operator is `[!]@name argument` (exactly one blank after the name); without `@`
 //!   the whole string is the argument of `@rx`;
 //! - actions are comma-separated `name` or `name:value`, values optionally single-quoted
-//!   with `\'` escapes; commas inside quotes do not split;
+//!   (`\'` does not end the value and is kept verbatim, as libmodsecurity keeps it in
+//!   `msg`, `setvar` and the rest); commas inside quotes do not split;
 //! - names of directives, variables and actions are case-insensitive (kept as written) and
 //!   checked against libmodsecurity v3's lists; values of settings such as `SecRuleEngine`
 //!   are checked as its grammar does. Operator names are checked by the `waf` compiler.
@@ -31,8 +33,10 @@
 //!   `SecRuleUpdateTargetById`, blanks in a quoted `SecMarker` name;
 //! - refused here, accepted by libmodsecurity: a `"` inside an unquoted word, a quote left
 //!   open at the end of the file, ids that are not digits or ascending `a-b` ranges;
-//! - a `\`-continued line is joined before tokenizing, Apache style (libmodsecurity joins
-//!   only between tokens; the same for CRS).
+//! - a `\`-continued line is joined before tokenizing, Apache style. libmodsecurity skips
+//!   the break only between tokens and keeps `\` + line break inside a quoted regex or
+//!   `msg` value; CRS never continues inside such a value (the recommended configuration does
+//!   in one `msg`, whose text then differs by those characters).
 //!
 //! Checks that need meaning (operator names and arguments, transformation names, macro and
 //! `setvar` targets, phase values, a rule's mandatory `id`) belong to the `waf` compiler.

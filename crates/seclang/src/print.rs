@@ -224,51 +224,37 @@ pub(crate) fn actions(actions: &[Action]) -> String {
     s
 }
 
-/// Whether `v` survives being wrapped in `q` quotes with each `q` escaped: no `q` may
-/// follow an odd run of backslashes and the text may not end in one.
+/// Whether `v` reads back unchanged when wrapped in `q` quotes: every backslash pairs with
+/// the byte after it, and no `q` stands outside such a pair.
 fn quotable(v: &str, q: u8) -> bool {
-    let mut run = 0usize;
-    for b in v.bytes() {
+    let bytes = v.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         if b == b'\\' {
-            run += 1;
-            continue;
-        }
-        if b == q && !run.is_multiple_of(2) {
+            if i + 1 >= bytes.len() {
+                return false;
+            }
+            i += 2;
+        } else if b == q {
             return false;
+        } else {
+            i += 1;
         }
-        run = 0;
     }
-    run.is_multiple_of(2)
+    true
 }
 
 fn single_quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('\'');
-    for c in v.chars() {
-        if c == '\'' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('\'');
-    s
+    format!("'{v}'")
 }
 
-/// Double-quotes `v`, escaping `"` (unless it cannot be quoted faithfully: then bare).
+/// Double-quotes `v` (unless it cannot be quoted faithfully: then bare).
 fn quote_always(v: &str) -> String {
-    if !quotable(v, b'"') {
-        return v.to_owned();
+    if quotable(v, b'"') {
+        format!("\"{v}\"")
+    } else {
+        v.to_owned()
     }
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for c in v.chars() {
-        if c == '"' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('"');
-    s
 }
 
 /// Leaves a simple argument bare; quotes anything with blanks, quotes or a leading `#`.

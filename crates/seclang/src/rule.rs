@@ -216,29 +216,18 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Reads a single-quoted string starting at `open` (the quote). `\'` becomes `'`; any other
-/// backslash is kept with the byte after it. Returns the value and the offset after the
-/// closing quote.
+/// Reads a single-quoted string starting at `open` (the quote). `\'` does not end it; like
+/// every backslash pair it is kept verbatim (as libmodsecurity does). Returns the value and
+/// the offset after the closing quote.
 fn single_quoted(s: &str, open: usize) -> Result<(String, usize), PieceError> {
     let bytes = s.as_bytes();
-    let mut out = String::new();
     let mut j = open + 1;
-    let mut run = j;
     while let Some(&b) = bytes.get(j) {
         match b {
-            b'\\' => match bytes.get(j + 1) {
-                Some(b'\'') => {
-                    out.push_str(s.get(run..j).unwrap_or_default());
-                    out.push('\'');
-                    j += 2;
-                    run = j;
-                }
-                Some(_) => j += 2,
-                None => j += 1,
-            },
+            b'\\' => j += 2,
             b'\'' => {
-                out.push_str(s.get(run..j).unwrap_or_default());
-                return Ok((out, j + 1));
+                let value = s.get(open + 1..j).unwrap_or_default().to_owned();
+                return Ok((value, j + 1));
             }
             _ => j += 1,
         }
@@ -686,7 +675,7 @@ mod tests {
                 &["REQUEST_HEADERS=key[User-Agent]@1"],
             ),
             ("ARGS:'a|b'|args", &["ARGS=key[a|b]@1", "args@12"]),
-            (r"ARGS:'it\'s'", &["ARGS=key[it's]@1"]),
+            (r"ARGS:'it\'s'", &[r"ARGS=key[it\'s]@1"]),
             ("ARGS:/abc", &["ARGS=key[/abc]@1"]),
             ("ARGS:/abc/x|TX", &["ARGS=key[/abc/x]@1", "TX@13"]),
         ];
@@ -776,7 +765,7 @@ mod tests {
                 "msg:'a, b',t:none",
                 vec![("msg", o("a, b")), ("t", o("none"))],
             ),
-            (r"msg:'it\'s \d'", vec![("msg", o(r"it's \d"))]),
+            (r"msg:'it\'s \d'", vec![("msg", o(r"it\'s \d"))]),
             (
                 "setvar:'tx.a=+%{tx.b}'",
                 vec![("setvar", o("tx.a=+%{tx.b}"))],

@@ -196,18 +196,21 @@ fn error_table() {
 
 #[test]
 fn quoting_rules() {
-    // `\"` is unescaped, every other backslash is kept verbatim.
+    // `\"` does not end the argument; it and every other backslash pair are kept verbatim,
+    // as libmodsecurity hands them on (`@contains a\"b` looks for a backslash).
     let r = rule(r#"SecRule ARGS "@rx [\"'\`]\s*\\\d" "id:1""#);
-    assert_eq!(r.operator.argument, r#"["'\`]\s*\\\d"#);
+    assert_eq!(r.operator.argument, r#"[\"'\`]\s*\\\d"#);
+    let r = rule(r#"SecRule RESPONSE_BODY "@contains <h1 style=\"m\">" "id:1""#);
+    assert_eq!(r.operator.argument, r#"<h1 style=\"m\">"#);
     // Unquoted operator and actions.
     let r = rule("SecRule ARGS @unconditionalMatch id:1,pass");
     assert_eq!(r.operator.name, "unconditionalMatch");
     assert_eq!(r.operator.argument, "");
     assert_eq!(r.actions.len(), 2);
-    // Single-quoted values: commas and escaped quotes.
+    // Single-quoted values: commas and escaped quotes (kept verbatim, as libmodsecurity).
     let r = rule(r#"SecRule ARGS "x" "msg:'a, b \'c\'',tag:'x\d',logdata:'%{MATCHED_VAR}'""#);
     let vals: Vec<_> = r.actions.iter().map(|a| a.value.clone().unwrap()).collect();
-    assert_eq!(vals, vec!["a, b 'c'", r"x\d", "%{MATCHED_VAR}"]);
+    assert_eq!(vals, vec![r"a, b \'c\'", r"x\d", "%{MATCHED_VAR}"]);
     // Quoted id as in the recommended configuration.
     let r = rule(r#"SecRule REQBODY_ERROR "!@eq 0" "id:'200001', phase:2,t:none,deny""#);
     assert!(r.operator.negated);
