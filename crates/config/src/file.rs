@@ -173,8 +173,7 @@ impl ConfigFile {
                     .location()
                     .and_then(|l| u32::try_from(l.line()).ok())
                     .unwrap_or(0);
-                let reason = e.to_string();
-                (line, reason.lines().next().unwrap_or("").trim().to_owned())
+                (line, crate::yaml::clean_message(&e.to_string()))
             })
     }
 

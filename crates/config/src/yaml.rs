@@ -91,10 +91,28 @@ pub(crate) fn parse_document(doc: &Document) -> Result<Value, (u32, String)> {
             .and_then(|l| u32::try_from(l.line()).ok())
             .filter(|l| *l > 0)
             .map_or(doc.line, |l| doc.first_line.saturating_add(l - 1));
-        let reason = e.to_string();
-        let reason = reason.lines().next().unwrap_or("").trim().to_owned();
-        (line, format!("invalid YAML: {reason}"))
+        let column = e.location().map(|l| l.column()).filter(|c| *c > 0);
+        (
+            line,
+            format!(
+                "invalid YAML{}: {}",
+                column.map_or(String::new(), |c| format!(" at column {c}")),
+                clean_message(&e.to_string())
+            ),
+        )
     })
+}
+
+/// First line of a parser message without its own `error: line N column M:` prefix (its
+/// line is relative to the document; we report the file line instead).
+pub(crate) fn clean_message(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or("").trim();
+    let first = first.strip_prefix("error:").map_or(first, str::trim_start);
+    let rest = first
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .map_or(first, |(_, rest)| rest);
+    rest.to_owned()
 }
 
 #[cfg(test)]
@@ -127,7 +145,8 @@ mod tests {
         let docs = split_documents(text);
         let err = parse_document(&docs[1]).unwrap_err();
         assert!(err.0 >= 3 && err.0 <= 6, "{err:?}");
-        assert!(err.1.starts_with("invalid YAML"));
+        assert!(err.1.starts_with("invalid YAML at column"), "{}", err.1);
+        assert!(!err.1.contains("line"), "{}", err.1);
         assert_eq!(parse_document(&docs[0]).unwrap()["a"], 1);
     }
 }
