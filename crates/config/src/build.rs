@@ -251,7 +251,7 @@ impl Builder<'_> {
         for rule in &ing.rules {
             let Some(host) = host_match(rule.host.as_deref()) else {
                 self.problems.push(origin.problem(
-                    origin.doc.line_of(rule.host.as_deref().unwrap_or("host")),
+                    origin.doc.line_with(&["host", rule.host.as_deref().unwrap_or("host")]),
                     format!(
                         "invalid host `{}` (wildcards only as a whole first label `*.`); rule skipped",
                         rule.host.as_deref().unwrap_or("")
@@ -268,7 +268,7 @@ impl Builder<'_> {
                 }
             }
             for p in &rule.paths {
-                let line = origin.doc.line_of(&p.path);
+                let line = origin.doc.spec_line_with(&["path", &p.path]);
                 let path = match path_match(&p.path, p.path_type, regex) {
                     Ok(m) => m,
                     Err(reason) => {
@@ -315,7 +315,7 @@ impl Builder<'_> {
                 .extend(hosts.iter().filter_map(|h| host_match(Some(h))));
             if let Some(secret) = &tls.secret_name {
                 let key = (ing.meta.namespace.clone(), secret.clone());
-                let line = origin.doc.line_of(secret);
+                let line = origin.doc.line_with(&["secretName", secret]);
                 let entry = self
                     .cert_hosts
                     .entry(key)
@@ -361,7 +361,7 @@ impl Builder<'_> {
         if let Some(up) = self.upstreams.get(&key) {
             return Arc::clone(up);
         }
-        let line = origin.doc.line_of(&be.service);
+        let line = origin.doc.spec_line_with(&["ame", &be.service]);
         let mut up = Upstream {
             name: format!("{namespace}-{}-{port}", be.service),
             service: ObjectRef {

@@ -18,10 +18,33 @@ impl Document {
     /// The 1-based file line of the first line of this document containing `needle`
     /// (e.g. an annotation key); the document line when absent.
     pub fn line_of(&self, needle: &str) -> u32 {
+        self.line_with(&[needle])
+    }
+
+    /// The 1-based file line of the first line containing all of `needles` (e.g. a field
+    /// name and its value); the document line when none does.
+    pub fn line_with(&self, needles: &[&str]) -> u32 {
+        self.find(0, needles)
+    }
+
+    /// As [`Self::line_with`], searching only from the `spec:` line on (so the object's own
+    /// `metadata.name` is not taken for a backend's `name`).
+    pub fn spec_line_with(&self, needles: &[&str]) -> u32 {
+        let start = self
+            .text
+            .lines()
+            .position(|l| l.trim_start().starts_with("spec:"))
+            .unwrap_or(0);
+        self.find(start, needles)
+    }
+
+    fn find(&self, start: usize, needles: &[&str]) -> u32 {
         self.text
             .lines()
-            .position(|l| l.contains(needle))
-            .and_then(|i| u32::try_from(i).ok())
+            .enumerate()
+            .skip(start)
+            .find(|(_, l)| needles.iter().all(|n| l.contains(n)))
+            .and_then(|(i, _)| u32::try_from(i).ok())
             .map_or(self.line, |i| self.first_line.saturating_add(i))
     }
 }
@@ -129,6 +152,8 @@ mod tests {
         assert_eq!(docs[1].line, 6);
         assert_eq!(docs[2].line, 9);
         assert_eq!(docs[1].line_of("b:"), 6);
+        assert_eq!(docs[1].line_with(&["b", "2"]), 6);
+        assert_eq!(docs[1].line_with(&["nowhere"]), docs[1].line);
     }
 
     #[test]

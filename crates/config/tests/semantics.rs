@@ -367,3 +367,25 @@ fn odd_requests_never_panic() {
     let r = m.route("x.a.com", "/ééz").unwrap();
     assert_eq!(r.rewritten_path("/ééz"), "/éé/x$");
 }
+
+#[test]
+fn problem_lines_point_at_the_field() {
+    let first = ing("", "", "a.com", "/", "Prefix", "s", "{number: 80}");
+    let second = ing("", "", "a.com", "/", "Prefix", "s", "{number: 80}");
+    let missing = ing("", "", "m.com", "/m", "Prefix", "zzz", "{number: 80}");
+    let text = format!("{SVC}---\n{first}---\n{second}---\n{missing}");
+    let m = model(&text);
+    assert_eq!(m.problems.len(), 2, "{:?}", m.problems);
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("path: \"/\""))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(
+        m.problems[0].line as usize, lines[1],
+        "the duplicate path line, not apiVersion"
+    );
+    let svc_line = text.lines().position(|l| l.contains("name: zzz")).unwrap() + 1;
+    assert_eq!(m.problems[1].line as usize, svc_line);
+}
