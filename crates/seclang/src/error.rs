@@ -11,6 +11,9 @@ pub enum ErrorKind {
     /// The first word of a line is not a directive the parser knows.
     #[error("unknown directive `{0}`")]
     UnknownDirective(String),
+    /// A ModSecurity directive this implementation does not support (`SecRuleScript`, ...).
+    #[error("directive `{0}` is not supported")]
+    UnsupportedDirective(String),
     /// A double-quoted argument has no closing quote.
     #[error("unterminated quoted argument")]
     UnterminatedQuote,

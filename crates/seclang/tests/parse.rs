@@ -50,6 +50,11 @@ fn error_display_format_is_locked() {
 fn error_table() {
     let cases: &[(&str, (u32, u32), &str)] = &[
         ("SecFoo On", (1, 1), "unknown directive `SecFoo`"),
+        (
+            "SecRuleScript /x.lua",
+            (1, 1),
+            "directive `SecRuleScript` is not supported",
+        ),
         ("\"SecRule\" ARGS x", (1, 1), "unknown directive `SecRule`"),
         (
             "SecRule ARGS \"@rx a",
