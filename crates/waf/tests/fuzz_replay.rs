@@ -8,10 +8,18 @@ use std::path::Path;
 
 use waf::internal::fuzzing;
 
+fn seclang_roundtrip(data: &[u8]) {
+    assert!(
+        seclang::internal::fuzzing::roundtrip(data),
+        "SecLang print/parse round trip differs"
+    );
+}
+
 fn hook(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
         "transformations" => fuzzing::transformations,
         "seclang_parse" => seclang::internal::fuzzing::parse,
+        "seclang_roundtrip" => seclang_roundtrip,
         "body_urlencoded" => fuzzing::urlencoded,
         "body_multipart" => fuzzing::multipart,
         "body_json" => fuzzing::json,
