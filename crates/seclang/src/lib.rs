@@ -43,6 +43,8 @@
 //!
 //! The public interface is:
 //! - [`parse_str`], [`parse_file`], [`parse_with`], [`parse_file_with`] and [`Options`];
+//! - [`parse_with_recovery`] and [`parse_file_with_recovery`] ([`Parsed`]), which report
+//!   every bad directive instead of stopping at the first;
 //! - [`print()`], whose output parses back to the same AST (spans aside);
 //! - [`ParseError`] (`file:line:col: reason`, then the line and a caret) and [`ErrorKind`];
 //! - [`ast`]: the syntax tree with spans;
@@ -109,6 +111,49 @@ pub fn parse_file_with(
     let mut driver = parser::Driver::new(options, loader);
     driver.parse_path(path)?;
     Ok(driver.out)
+}
+
+/// The outcome of a parse that skips bad directives instead of stopping at the first.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The directives that parsed, in order.
+    pub directives: Vec<Directive>,
+    /// One error per directive (or unreadable include) that was skipped, in order.
+    pub errors: Vec<ParseError>,
+}
+
+/// Like [`parse_with`], but a bad directive is reported and skipped and parsing goes on,
+/// so a checker can list every problem at once. A skipped rule inside a chain leaves the
+/// chain shorter: callers that run the rules should refuse input with errors.
+pub fn parse_with_recovery(
+    text: &str,
+    file: &str,
+    options: &Options,
+    loader: &dyn FileLoader,
+) -> Parsed {
+    let mut driver = parser::Driver::new(options, loader);
+    driver.recover = true;
+    if let Err(e) = driver.parse_root(text, Arc::from(file)) {
+        driver.errors.push(e);
+    }
+    Parsed {
+        directives: driver.out,
+        errors: driver.errors,
+    }
+}
+
+/// Like [`parse_file_with`], reporting and skipping bad directives (see
+/// [`parse_with_recovery`]).
+pub fn parse_file_with_recovery(path: &Path, options: &Options, loader: &dyn FileLoader) -> Parsed {
+    let mut driver = parser::Driver::new(options, loader);
+    driver.recover = true;
+    if let Err(e) = driver.parse_path(path) {
+        driver.errors.push(e);
+    }
+    Parsed {
+        directives: driver.out,
+        errors: driver.errors,
+    }
 }
 
 /// Hooks for fuzz targets and tests; not a stable interface.

@@ -190,6 +190,9 @@ pub(crate) struct Driver<'a> {
     /// Files currently being parsed (normalised), for cycle detection.
     stack: Vec<PathBuf>,
     pub(crate) out: Vec<Directive>,
+    /// When set, a bad directive is recorded in `errors` and skipped instead of stopping.
+    pub(crate) recover: bool,
+    pub(crate) errors: Vec<ParseError>,
 }
 
 impl<'a> Driver<'a> {
@@ -199,6 +202,8 @@ impl<'a> Driver<'a> {
             loader,
             stack: Vec::new(),
             out: Vec::new(),
+            recover: false,
+            errors: Vec::new(),
         }
     }
 
@@ -239,14 +244,18 @@ impl<'a> Driver<'a> {
     /// Parses text that claims to come from `file`.
     pub(crate) fn parse_source(&mut self, src: &str, file: Arc<str>) -> Result<(), ParseError> {
         for line in logical_lines(src) {
-            match self.directive(&line, &file) {
-                Ok(()) => {}
+            let err = match self.directive(&line, &file) {
+                Ok(()) => continue,
                 Err(Fail::Here(span, kind)) => {
                     let text = physical_line(src, span.line);
-                    return Err(ParseError::new(span, kind, text));
+                    ParseError::new(span, kind, text)
                 }
-                Err(Fail::Nested(e)) => return Err(e),
+                Err(Fail::Nested(e)) => e,
+            };
+            if !self.recover {
+                return Err(err);
             }
+            self.errors.push(err);
         }
         Ok(())
     }

@@ -6,7 +6,10 @@ use std::path::Path;
 use seclang::ast::{DirectiveKind, Rule, Selector};
 use seclang::internal::strip_spans;
 use seclang::loader::MemLoader;
-use seclang::{ErrorKind, Options, parse_file, parse_str, parse_with, print};
+use seclang::{
+    ErrorKind, Options, parse_file, parse_file_with_recovery, parse_str, parse_with,
+    parse_with_recovery, print,
+};
 
 fn rule(text: &str) -> Rule {
     let dirs = parse_str(text, "t.conf").unwrap_or_else(|e| panic!("{e}"));
@@ -538,4 +541,27 @@ SecAction "id:2"
         seclang::internal::fuzzing::parse(&data);
         let _ = seclang::internal::fuzzing::roundtrip(&data);
     }
+}
+
+#[test]
+fn recovery_reports_every_bad_directive() {
+    let text = "SecRuleEngine On\nSecFoo x\nSecRule ARGS \"@rx a\" \"id:1,nolgo\"\nSecMarker A\nInclude x.conf\n";
+    let p = parse_with_recovery(text, "t.conf", &Options::default(), &MemLoader::new());
+    assert_eq!(p.directives.len(), 2);
+    let lines: Vec<u32> = p.errors.iter().map(|e| e.span().line).collect();
+    assert_eq!(lines, vec![2, 3, 5]);
+
+    let mut fs = MemLoader::new();
+    fs.insert(
+        "/r/main.conf",
+        "Include a.conf\nInclude missing.conf\nSecMarker END\n",
+    );
+    fs.insert("/r/a.conf", "SecMarker A\nSecBad 1\nSecMarker B\n");
+    let p = parse_file_with_recovery(Path::new("/r/main.conf"), &Options::with_includes(), &fs);
+    let got: Vec<String> = p.errors.iter().map(|e| format!("{}", e.span())).collect();
+    assert_eq!(got, vec!["/r/a.conf:2:1", "/r/main.conf:2:1"]);
+    assert_eq!(p.directives.len(), 3);
+    // A file that cannot be read at all.
+    let p = parse_file_with_recovery(Path::new("/r/none.conf"), &Options::with_includes(), &fs);
+    assert_eq!((p.directives.len(), p.errors.len()), (0, 1));
 }
