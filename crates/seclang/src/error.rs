@@ -92,12 +92,14 @@ pub enum ErrorKind {
     InvalidUtf8,
 }
 
-/// A parse error: `file:line:col: reason`, then the source line and a caret under the column.
+/// A parse error: `file:line:col: reason`, then the source line and a caret under the column,
+/// then one `  included from file:line:col` line per enclosing `Include` (innermost first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     span: Span,
     kind: ErrorKind,
     source_line: Option<String>,
+    included_from: Vec<Span>,
 }
 
 impl ParseError {
@@ -107,7 +109,20 @@ impl ParseError {
             span,
             kind,
             source_line,
+            included_from: Vec::new(),
         }
+    }
+
+    /// Records the `Include` directives (outermost first) through which the file was read.
+    pub(crate) fn with_chain(mut self, chain: &[Span]) -> Self {
+        self.included_from = chain.to_vec();
+        self
+    }
+
+    /// The `Include` directives, outermost first, through which the erroneous file was
+    /// read; empty for the top-level text.
+    pub fn included_from(&self) -> &[Span] {
+        &self.included_from
     }
 
     /// Where the error is.
@@ -140,6 +155,9 @@ impl fmt::Display for ParseError {
                 f.write_str(if c == '\t' { "\t" } else { " " })?;
             }
             f.write_str("^")?;
+        }
+        for span in self.included_from.iter().rev() {
+            write!(f, "\n  included from {span}")?;
         }
         Ok(())
     }

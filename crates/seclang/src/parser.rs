@@ -193,6 +193,8 @@ pub(crate) struct Driver<'a> {
     /// When set, a bad directive is recorded in `errors` and skipped instead of stopping.
     pub(crate) recover: bool,
     pub(crate) errors: Vec<ParseError>,
+    /// Spans of the `Include` directives being followed, outermost first.
+    chain: Vec<Span>,
 }
 
 impl<'a> Driver<'a> {
@@ -204,6 +206,7 @@ impl<'a> Driver<'a> {
             out: Vec::new(),
             recover: false,
             errors: Vec::new(),
+            chain: Vec::new(),
         }
     }
 
@@ -248,7 +251,7 @@ impl<'a> Driver<'a> {
                 Ok(()) => continue,
                 Err(Fail::Here(span, kind)) => {
                     let text = physical_line(src, span.line);
-                    ParseError::new(span, kind, text)
+                    ParseError::new(span, kind, text).with_chain(&self.chain)
                 }
                 Err(Fail::Nested(e)) => e,
             };
@@ -500,10 +503,17 @@ impl<'a> Driver<'a> {
                 }
             };
             let name: Arc<str> = Arc::from(f.display().to_string());
-            let text = decode(&bytes, &name).map_err(Fail::Nested)?;
-            self.stack.push(norm);
-            let res = self.parse_source(text, name);
-            self.stack.pop();
+            self.chain.push(span.clone());
+            let res = match decode(&bytes, &name) {
+                Ok(text) => {
+                    self.stack.push(norm);
+                    let res = self.parse_source(text, name);
+                    self.stack.pop();
+                    res
+                }
+                Err(e) => Err(e.with_chain(&self.chain)),
+            };
+            self.chain.pop();
             res.map_err(Fail::Nested)?;
         }
         Ok(())

@@ -460,8 +460,9 @@ fn includes() {
     let e = parse_file(Path::new("/etc/waf/bad.conf"), &fs).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "/etc/waf/sub/bad.conf:2:13: missing operator\nSecRule ARGS\n            ^"
+        "/etc/waf/sub/bad.conf:2:13: missing operator\nSecRule ARGS\n            ^\n  included from /etc/waf/bad.conf:1:1"
     );
+    assert_eq!(e.included_from().len(), 1);
 
     // A missing file and a pattern without matches are errors for Include.
     fs.insert("/etc/waf/missing.conf", "Include nope.conf\n");
