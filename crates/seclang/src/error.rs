@@ -95,7 +95,11 @@ pub enum ErrorKind {
 /// A parse error: `file:line:col: reason`, then the source line and a caret under the column,
 /// then one `  included from file:line:col` line per enclosing `Include` (innermost first).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
+pub struct ParseError(Box<Inner>);
+
+/// The fields of a [`ParseError`], boxed to keep `Result`s small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     span: Span,
     kind: ErrorKind,
     source_line: Option<String>,
@@ -105,48 +109,48 @@ pub struct ParseError {
 impl ParseError {
     /// An error at `span`; `source_line` is the physical line's text, if known.
     pub(crate) fn new(span: Span, kind: ErrorKind, source_line: Option<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             span,
             kind,
             source_line,
             included_from: Vec::new(),
-        }
+        }))
     }
 
     /// Records the `Include` directives (outermost first) through which the file was read.
     pub(crate) fn with_chain(mut self, chain: &[Span]) -> Self {
-        self.included_from = chain.to_vec();
+        self.0.included_from = chain.to_vec();
         self
     }
 
     /// The `Include` directives, outermost first, through which the erroneous file was
     /// read; empty for the top-level text.
     pub fn included_from(&self) -> &[Span] {
-        &self.included_from
+        &self.0.included_from
     }
 
     /// Where the error is.
     pub fn span(&self) -> &Span {
-        &self.span
+        &self.0.span
     }
 
     /// Why parsing failed.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The text of the offending physical line, if known.
     pub fn source_line(&self) -> Option<&str> {
-        self.source_line.as_deref()
+        self.0.source_line.as_deref()
     }
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.span, self.kind)?;
-        if let Some(line) = &self.source_line {
+        write!(f, "{}: {}", self.0.span, self.0.kind)?;
+        if let Some(line) = &self.0.source_line {
             write!(f, "\n{line}\n")?;
-            let col = usize::try_from(self.span.col.saturating_sub(1)).unwrap_or(0);
+            let col = usize::try_from(self.0.span.col.saturating_sub(1)).unwrap_or(0);
             // Keep tabs so the caret lines up with the column in a terminal.
             for (i, c) in line.char_indices() {
                 if i >= col {
@@ -156,7 +160,7 @@ impl fmt::Display for ParseError {
             }
             f.write_str("^")?;
         }
-        for span in self.included_from.iter().rev() {
+        for span in self.0.included_from.iter().rev() {
             write!(f, "\n  included from {span}")?;
         }
         Ok(())
