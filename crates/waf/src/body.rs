@@ -22,11 +22,16 @@
 //!
 //! // application/json (ctl:requestBodyProcessor=JSON)
 //! json::parse(body: &[u8], max_depth: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BodyError>
+//! json::parse_partial(body: &[u8], max_depth: usize) -> (Vec<(Vec<u8>, Vec<u8>)>, Option<BodyError>)
+//!     // v3 keeps the arguments parsed before a syntax error: use this one for ARGS + REQBODY_ERROR
 //!
 //! // text/xml, application/xml (ctl:requestBodyProcessor=XML)
 //! xml::parse(body: &[u8]) -> Result<xml::XmlDoc, BodyError>
 //!     // XmlDoc { texts: Vec<Vec<u8>> /* XML:/* */, attribute_values: Vec<Vec<u8>> /* XML://@* */ }
 //! ```
+//!
+//! The urlencoded, JSON and multipart processors were compared with libmodsecurity 3.0.15 on
+//! thousands of generated inputs (argument names and values, flags, error messages).
 //!
 //! Errors that ModSecurity reports through `REQBODY_ERROR` / `REQBODY_ERROR_MSG` are returned as
 //! [`BodyError`]; its `Display` text is suitable for `REQBODY_ERROR_MSG`.

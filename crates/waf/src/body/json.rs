@@ -110,13 +110,27 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// Parse a JSON body into ModSecurity-named arguments.
+/// Parse a JSON body into ModSecurity-named arguments (all or nothing).
 pub fn parse(body: &[u8], max_depth: usize) -> Result<Vec<Arg>, BodyError> {
+    match parse_partial(body, max_depth) {
+        (args, None) => Ok(args),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// Parse a JSON body like libmodsecurity's streaming parser: the arguments found before an
+/// error are kept (v3 adds them to `ARGS` and also sets `REQBODY_ERROR`).
+pub fn parse_partial(body: &[u8], max_depth: usize) -> (Vec<Arg>, Option<BodyError>) {
     let mut b = Builder {
         containers: Vec::new(),
         current_key: Vec::new(),
         out: Vec::new(),
     };
+    let err = parse_into(body, max_depth, &mut b).err();
+    (b.out, err)
+}
+
+fn parse_into(body: &[u8], max_depth: usize, b: &mut Builder) -> Result<(), BodyError> {
     let mut expect = Expect::Value;
     let mut i = 0usize;
     while let Some(&c) = body.get(i) {
@@ -141,7 +155,7 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Vec<Arg>, BodyError> {
                     (b'}', Some(Container::Object { .. }))
                     | (b']', Some(Container::Array { .. })) => {
                         b.close();
-                        expect = after_value(&b);
+                        expect = after_value(b);
                     }
                     _ => {
                         return Err(malformed(format!(
@@ -155,7 +169,7 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Vec<Arg>, BodyError> {
                 if c == b'}' && expect == Expect::KeyOrClose {
                     i += 1;
                     b.close();
-                    expect = after_value(&b);
+                    expect = after_value(b);
                 } else if c == b'"' {
                     let (key, next) = string(body, i)?;
                     b.current_key = key;
@@ -210,14 +224,14 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Vec<Arg>, BodyError> {
                     }
                     _ => return Err(malformed(format!("unexpected character at offset {i}"))),
                 }
-                expect = after_value(&b);
+                expect = after_value(b);
             }
         }
     }
     if expect != Expect::End {
         return Err(malformed("premature EOF"));
     }
-    Ok(b.out)
+    Ok(())
 }
 
 fn after_value(b: &Builder) -> Expect {
@@ -293,74 +307,27 @@ fn push_utf8(out: &mut Vec<u8>, cp: u32) {
     }
 }
 
-/// Decode a string whose opening quote is at `start`; returns the value and the offset after
-/// the closing quote.
+/// Scan a string whose opening quote is at `start` like yajl's lexer (escapes, control
+/// characters, UTF-8), then decode it like `yajl_string_decode`. Returns the value and the
+/// offset after the closing quote.
 fn string(body: &[u8], start: usize) -> Result<(Vec<u8>, usize), BodyError> {
-    let mut out = Vec::new();
     let mut i = start + 1;
-    let mut raw_from = i;
     loop {
         let Some(&c) = body.get(i) else {
             return Err(malformed("premature EOF in string"));
         };
         match c {
-            b'"' => {
-                let raw = body.get(raw_from..i).unwrap_or_default();
-                if std::str::from_utf8(raw).is_err() {
-                    return Err(malformed(format!(
-                        "invalid bytes in UTF8 string at offset {start}"
-                    )));
-                }
-                out.extend_from_slice(raw);
-                return Ok((out, i + 1));
-            }
-            b'\\' => {
-                let raw = body.get(raw_from..i).unwrap_or_default();
-                if std::str::from_utf8(raw).is_err() {
-                    return Err(malformed(format!(
-                        "invalid bytes in UTF8 string at offset {start}"
-                    )));
-                }
-                out.extend_from_slice(raw);
-                let esc = body.get(i + 1).copied().unwrap_or(0);
-                i += 2;
-                match esc {
-                    b'"' => out.push(b'"'),
-                    b'\\' => out.push(b'\\'),
-                    b'/' => out.push(b'/'),
-                    b'b' => out.push(0x08),
-                    b'f' => out.push(0x0c),
-                    b'n' => out.push(b'\n'),
-                    b'r' => out.push(b'\r'),
-                    b't' => out.push(b'\t'),
-                    b'u' => {
-                        let Some(cp) = hex4(body, i) else {
-                            return Err(malformed(format!("invalid \\u escape at offset {i}")));
-                        };
-                        i += 4;
-                        if (0xd800..0xdc00).contains(&cp) {
-                            let low = (body.get(i..i + 2) == Some(b"\\u"))
-                                .then(|| hex4(body, i + 2))
-                                .flatten()
-                                .filter(|l| (0xdc00..0xe000).contains(l));
-                            match low {
-                                Some(low) => {
-                                    i += 6;
-                                    push_utf8(
-                                        &mut out,
-                                        0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00),
-                                    );
-                                }
-                                None => out.push(b'?'),
-                            }
-                        } else {
-                            push_utf8(&mut out, cp);
-                        }
+            b'"' => break,
+            b'\\' => match body.get(i + 1).copied().unwrap_or(0) {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    if hex4(body, i + 2).is_none() {
+                        return Err(malformed(format!("invalid \\u escape at offset {i}")));
                     }
-                    _ => return Err(malformed(format!("invalid escape at offset {}", i - 1))),
+                    i += 6;
                 }
-                raw_from = i;
-            }
+                _ => return Err(malformed(format!("invalid escape at offset {i}"))),
+            },
             0..=0x1f => {
                 return Err(malformed(format!(
                     "invalid character inside string at offset {i}"
@@ -369,6 +336,56 @@ fn string(body: &[u8], start: usize) -> Result<(Vec<u8>, usize), BodyError> {
             _ => i += 1,
         }
     }
+    let raw = body.get(start + 1..i).unwrap_or_default();
+    if std::str::from_utf8(raw).is_err() {
+        return Err(malformed(format!(
+            "invalid bytes in UTF8 string at offset {start}"
+        )));
+    }
+    Ok((decode_string(raw), i + 1))
+}
+
+/// `yajl_string_decode`: escapes resolved; a high surrogate is combined with the `\\uXXXX`
+/// that follows it, otherwise it becomes `?` and swallows the next byte.
+fn decode_string(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut j = 0;
+    while let Some(&c) = raw.get(j) {
+        if c != b'\\' {
+            out.push(c);
+            j += 1;
+            continue;
+        }
+        match raw.get(j + 1).copied().unwrap_or(0) {
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'u' => {
+                let mut cp = hex4(raw, j + 2).unwrap_or(0);
+                let mut end = j + 5;
+                if cp & 0xfc00 == 0xd800 {
+                    end += 1;
+                    if raw.get(end..end + 2) == Some(b"\\u") {
+                        let low = hex4(raw, end + 2).unwrap_or(0);
+                        cp = 0x10000 + ((cp & 0x3ff) << 10) + (low & 0x3ff);
+                        end += 5;
+                    } else {
+                        out.push(b'?');
+                        j = end + 1;
+                        continue;
+                    }
+                }
+                push_utf8(&mut out, cp);
+                j = end + 1;
+                continue;
+            }
+            other => out.push(other),
+        }
+        j += 2;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -468,6 +485,63 @@ mod tests {
             assert!(parse(body.as_bytes(), 0).is_err(), "should fail: {body:?}");
         }
         assert!(parse(b"\"\xff\"", 0).is_err());
+    }
+
+    /// Cases whose results were recorded from libmodsecurity 3.0.15.
+    #[test]
+    fn libmodsecurity_cases() {
+        let owned = |v: Vec<Arg>| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = v
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8_lossy(&k).into_owned(),
+                        String::from_utf8_lossy(&v).into_owned(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let cases: &[(&str, &[(&str, &str)], bool)] = &[
+            (
+                r#"{"a":1,"b":[true,"#,
+                &[("json.a", "1"), ("json.b.array_0", "true")],
+                true,
+            ),
+            (r#"{"a":"\ud800x"}"#, &[("json.a", "?")], false),
+            (
+                "[[],[[1]]]",
+                &[("json.array_1.array_0.array_0", "1")],
+                false,
+            ),
+            (
+                r#"{"a":[{"b":[1,{"c":2}]}]}"#,
+                &[
+                    ("json.a.array_0.b.array_0", "1"),
+                    ("json.a.array_0.b.array_1.c", "2"),
+                ],
+                false,
+            ),
+            (
+                r#"{"":{"":1}}"#,
+                &[("json.empty-key.empty-key", "1")],
+                false,
+            ),
+            (r#"[{"":1}]"#, &[("json.array_0.empty-key", "1")], false),
+            (r#"{"a":01}"#, &[("json.a", "0")], true),
+            (r#"{"a":1}{"b":2}"#, &[("json.a", "1")], true),
+            ("\u{b}{\"a\":1}\u{c}", &[("json.a", "1")], false),
+        ];
+        for (body, expected, err) in cases {
+            let (args, e) = parse_partial(body.as_bytes(), 512);
+            assert_eq!(
+                owned(args),
+                s(expected).into_iter().collect::<Vec<_>>(),
+                "{body}"
+            );
+            assert_eq!(e.is_some(), *err, "{body}");
+        }
     }
 
     #[test]

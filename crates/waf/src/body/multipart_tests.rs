@@ -1,5 +1,5 @@
-use super::*;
 use super::oracle_cases;
+use super::*;
 
 const CT: &[u8] = b"multipart/form-data; boundary=XyZ";
 
