@@ -503,7 +503,8 @@ mod tests {
             v.sort();
             v
         };
-        let cases: &[(&str, &[(&str, &str)], bool)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+        let cases: &[Case<'_>] = &[
             (
                 r#"{"a":1,"b":[true,"#,
                 &[("json.a", "1"), ("json.b.array_0", "true")],
