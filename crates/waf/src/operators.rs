@@ -343,4 +343,90 @@ mod tests {
         ));
         assert!(build("StrEq", "x", &ctx).is_ok());
     }
+
+    /// Every operator, over hostile inputs, with and without captures and macro text:
+    /// no panic, and the verdict does not depend on whether captures are requested.
+    #[test]
+    fn nasty_inputs_never_panic() {
+        let mut loader = seclang::loader::MemLoader::new();
+        loader.insert("/rules/p.data", "abc\n#c\n\nx y\n");
+        loader.insert("/rules/ip.data", "10.0.0.0/8\n");
+        let ctx = BuildContext {
+            loader: &loader,
+            base_dir: Path::new("/rules"),
+        };
+        let ops: &[(&str, &str)] = &[
+            ("beginsWith", "ab"),
+            ("contains", "ab"),
+            ("containsWord", "ab"),
+            ("detectSQLi", ""),
+            ("detectXSS", ""),
+            ("endsWith", "ab"),
+            ("eq", "1"),
+            ("ge", "%{tx.x}"),
+            ("gt", "1"),
+            ("ipMatch", "1.2.3.4,::1"),
+            ("ipMatchFromFile", "ip.data"),
+            ("le", "1"),
+            ("lt", "1"),
+            ("noMatch", ""),
+            ("pm", "a ab abc \\| |00|"),
+            ("pmFromFile", "p.data"),
+            ("rx", "^(a)?(b)*$|(?i)x{2,}|\\x{ff}"),
+            ("rx", "^%{tx.p}"),
+            ("rxGlobal", "(a)|^"),
+            ("streq", "ab"),
+            ("strmatch", "ab"),
+            ("unconditionalMatch", ""),
+            ("validateByteRange", "1-255"),
+            ("validateUrlEncoding", ""),
+            ("validateUtf8Encoding", ""),
+            ("verifyCC", "\\d{13,16}"),
+            ("verifyCPF", "\\d{11}"),
+            ("verifySSN", "\\d{9}"),
+            ("within", "abc"),
+            ("geoLookup", ""),
+        ];
+        let mut inputs: Vec<Vec<u8>> = vec![
+            vec![],
+            b"\0".to_vec(),
+            b"\xff\xfe\xc3".to_vec(),
+            b"%".to_vec(),
+            b"%4".to_vec(),
+            b"\n".to_vec(),
+            b"a\n".to_vec(),
+            b"\xf4\x90".to_vec(),
+            b"1' or '1'='1".to_vec(),
+            b"<script>".to_vec(),
+            b"-9999999999999999999999".to_vec(),
+            b"4111111111111111".to_vec(),
+        ];
+        inputs.push((0..=255u8).collect());
+        inputs.push(b"ab".repeat(50_000));
+        inputs.push(b"%%\xc0\n".repeat(10_000));
+        for (name, arg) in ops {
+            let op = build(name, arg, &ctx).unwrap_or_else(|e| panic!("@{name} {arg}: {e}"));
+            for input in &inputs {
+                for expanded in [None, Some(&b"a("[..]), Some(&b""[..])] {
+                    let plain = op.evaluate(
+                        &mut OpContext {
+                            expanded,
+                            captures: None,
+                        },
+                        input,
+                    );
+                    let mut caps = Vec::new();
+                    let with = op.evaluate(
+                        &mut OpContext {
+                            expanded,
+                            captures: Some(&mut caps),
+                        },
+                        input,
+                    );
+                    assert_eq!(plain, with, "@{name} {arg} on {} bytes", input.len());
+                    assert!(caps.len() <= 10);
+                }
+            }
+        }
+    }
 }

@@ -13,13 +13,14 @@
 use regex::bytes::Regex;
 
 use super::rx::compile;
-use super::verify_ssn::scan;
+use super::verify_ssn::{context_sensitive, scan};
 use super::{BuildContext, OpContext, Operator, OperatorError, invalid};
 
 /// Compiled `@verifyCPF`.
 #[derive(Debug)]
 struct VerifyCpf {
     re: Option<Regex>,
+    context: bool,
 }
 
 /// Factory for `@verifyCPF`.
@@ -28,10 +29,16 @@ pub(crate) fn build(
     _ctx: &BuildContext<'_>,
 ) -> Result<Box<dyn Operator>, OperatorError> {
     if argument.is_empty() {
-        return Ok(Box::new(VerifyCpf { re: None }));
+        return Ok(Box::new(VerifyCpf {
+            re: None,
+            context: false,
+        }));
     }
     let re = compile(argument).map_err(|e| invalid("verifyCPF", e.to_string()))?;
-    Ok(Box::new(VerifyCpf { re: Some(re) }))
+    Ok(Box::new(VerifyCpf {
+        re: Some(re),
+        context: context_sensitive(argument),
+    }))
 }
 
 /// ModSecurity's CPF check-digit validation of a candidate.
@@ -82,7 +89,7 @@ impl Operator for VerifyCpf {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         self.re
             .as_ref()
-            .is_some_and(|re| scan(re, ctx, input, valid_cpf))
+            .is_some_and(|re| scan(re, self.context, ctx, input, valid_cpf))
     }
 }
 
