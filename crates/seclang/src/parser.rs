@@ -316,13 +316,13 @@ impl<'a> Driver<'a> {
         // Maps an error at an offset of an argument's value to a span.
         let piece = |arg: &Arg| {
             let at = &at;
-            let arg = arg.clone();
-            move |(off, kind): PieceError| Fail::Here(at(arg.source_offset(off)), kind)
+            let base = arg.source_offset(0);
+            move |(off, kind): PieceError| Fail::Here(at(base.saturating_add(off)), kind)
         };
         let arg_at = |arg: &Arg| {
             let at = &at;
-            let arg = arg.clone();
-            move |off: usize| at(arg.source_offset(off))
+            let base = arg.source_offset(0);
+            move |off: usize| at(base.saturating_add(off))
         };
         let kind = match kind {
             Kind::Rule => {
