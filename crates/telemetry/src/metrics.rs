@@ -13,15 +13,20 @@
 //! `host` is empty for requests that matched no Ingress, and methods outside the standard
 //! set are reported as `OTHER`.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use parking_lot::RwLock;
+
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::access::AccessEvent;
-use crate::summary::SummaryVec;
+use crate::summary::{SummarySeries, SummaryVec};
 
 /// Prefix of every metric (ingress-nginx's `PrometheusNamespace`).
 const NS: &str = "nginx_ingress_controller";
@@ -155,6 +160,92 @@ pub struct Metrics {
     connections_total: IntCounterVec,
     process_requests: IntCounter,
     controller_class: String,
+    cache: Arc<RwLock<HashMap<u64, Vec<CacheEntry>>>>,
+}
+
+/// The per-request label values, borrowed from the event.
+struct LabelKey<'a> {
+    status: u16,
+    method: &'static str,
+    path: &'a str,
+    namespace: &'a str,
+    ingress: &'a str,
+    service: &'a str,
+    host: &'a str,
+}
+
+impl LabelKey<'_> {
+    fn hash64(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.status.hash(&mut h);
+        for s in [
+            self.method,
+            self.path,
+            self.namespace,
+            self.ingress,
+            self.service,
+            self.host,
+        ] {
+            s.hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+/// An owned [`LabelKey`], stored in the handle cache.
+struct OwnedLabelKey {
+    status: u16,
+    method: &'static str,
+    path: String,
+    namespace: String,
+    ingress: String,
+    service: String,
+    host: String,
+}
+
+impl OwnedLabelKey {
+    fn matches(&self, k: &LabelKey<'_>) -> bool {
+        self.status == k.status
+            && self.method == k.method
+            && self.path == k.path
+            && self.namespace == k.namespace
+            && self.ingress == k.ingress
+            && self.service == k.service
+            && self.host == k.host
+    }
+}
+
+impl From<&LabelKey<'_>> for OwnedLabelKey {
+    fn from(k: &LabelKey<'_>) -> Self {
+        Self {
+            status: k.status,
+            method: k.method,
+            path: k.path.to_string(),
+            namespace: k.namespace.to_string(),
+            ingress: k.ingress.to_string(),
+            service: k.service.to_string(),
+            host: k.host.to_string(),
+        }
+    }
+}
+
+/// One cached label set and its handles.
+struct CacheEntry {
+    key: OwnedLabelKey,
+    handles: Arc<Handles>,
+}
+
+/// Resolved metric children of one label set.
+struct Handles {
+    requests: IntCounter,
+    request_duration: Histogram,
+    request_size: Histogram,
+    response_size: Histogram,
+    bytes_sent: Histogram,
+    response_duration: Histogram,
+    header_duration: Histogram,
+    connect_duration: Histogram,
+    upstream_latency: SummarySeries,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -179,7 +270,7 @@ impl Metrics {
             ),
             ("controller_pod".into(), config.controller_pod.clone()),
         ];
-        let const_map: std::collections::HashMap<String, String> = consts.iter().cloned().collect();
+        let const_map: HashMap<String, String> = consts.iter().cloned().collect();
         let registry = Registry::new();
 
         let hist =
@@ -351,6 +442,7 @@ impl Metrics {
             connections_total,
             process_requests,
             controller_class: config.controller_class,
+            cache: Arc::new(RwLock::new(HashMap::new())),
         })
     }
 
@@ -361,7 +453,6 @@ impl Metrics {
 
     /// Records one finished request.
     pub fn observe(&self, ev: &AccessEvent) {
-        let status = ev.status.to_string();
         let method = KNOWN_METHODS
             .iter()
             .find(|m| m.eq_ignore_ascii_case(&ev.method))
@@ -377,35 +468,86 @@ impl Metrics {
         let ingress = ev.ingress_name.as_deref().unwrap_or("");
         let service = ev.service.as_deref().unwrap_or("");
         let path = ev.route_path.as_deref().unwrap_or("");
-        let labels: [&str; 8] = [&status, method, path, namespace, ingress, service, "", host];
-
+        let key = LabelKey {
+            status: ev.status,
+            method,
+            path,
+            namespace,
+            ingress,
+            service,
+            host,
+        };
         self.process_requests.inc();
-        if let Ok(c) = self.requests.get_metric_with_label_values(&labels) {
-            c.inc();
-        }
-        let observe = |h: &HistogramVec, v: f64| {
-            if v.is_finite()
-                && v >= 0.0
-                && let Ok(m) = h.get_metric_with_label_values(&labels)
-            {
+        let Some(h) = self.handles(&key) else { return };
+        h.requests.inc();
+        let observe = |m: &Histogram, v: f64| {
+            if v.is_finite() && v >= 0.0 {
                 m.observe(v);
             }
         };
-        observe(&self.request_duration, ev.duration_ms / 1000.0);
-        observe(&self.request_size, ev.bytes_in as f64);
-        observe(&self.response_size, ev.bytes_out as f64);
-        observe(&self.bytes_sent, ev.bytes_out as f64);
+        observe(&h.request_duration, ev.duration_ms / 1000.0);
+        observe(&h.request_size, ev.bytes_in as f64);
+        observe(&h.response_size, ev.bytes_out as f64);
+        observe(&h.bytes_sent, ev.bytes_out as f64);
         if let Some(ms) = ev.upstream_latency_ms {
-            observe(&self.header_duration, ms / 1000.0);
+            observe(&h.header_duration, ms / 1000.0);
         }
         if let Some(ms) = ev.upstream_response_ms.or(ev.upstream_latency_ms) {
-            observe(&self.response_duration, ms / 1000.0);
+            observe(&h.response_duration, ms / 1000.0);
         }
         if let Some(ms) = ev.upstream_connect_ms {
-            observe(&self.connect_duration, ms / 1000.0);
-            self.upstream_latency
-                .observe(&[ingress, namespace, service, ""], ms / 1000.0);
+            observe(&h.connect_duration, ms / 1000.0);
+            h.upstream_latency.observe(ms / 1000.0);
         }
+    }
+
+    /// The metric handles of one label set: one hash lookup under a read lock instead of
+    /// eight label-vector lookups per request.
+    fn handles(&self, key: &LabelKey<'_>) -> Option<Arc<Handles>> {
+        let hash = key.hash64();
+        if let Some(bucket) = self.cache.read().get(&hash)
+            && let Some(e) = bucket.iter().find(|e| e.key.matches(key))
+        {
+            return Some(Arc::clone(&e.handles));
+        }
+        let status = key.status.to_string();
+        let labels: [&str; 8] = [
+            &status,
+            key.method,
+            key.path,
+            key.namespace,
+            key.ingress,
+            key.service,
+            "",
+            key.host,
+        ];
+        let hist = |v: &HistogramVec| v.get_metric_with_label_values(&labels).ok();
+        let handles = Arc::new(Handles {
+            requests: self.requests.get_metric_with_label_values(&labels).ok()?,
+            request_duration: hist(&self.request_duration)?,
+            request_size: hist(&self.request_size)?,
+            response_size: hist(&self.response_size)?,
+            bytes_sent: hist(&self.bytes_sent)?,
+            response_duration: hist(&self.response_duration)?,
+            header_duration: hist(&self.header_duration)?,
+            connect_duration: hist(&self.connect_duration)?,
+            upstream_latency: self.upstream_latency.series(&[
+                key.ingress,
+                key.namespace,
+                key.service,
+                "",
+            ]),
+        });
+        let mut cache = self.cache.write();
+        let bucket = cache.entry(hash).or_default();
+        if let Some(e) = bucket.iter().find(|e| e.key.matches(key)) {
+            return Some(Arc::clone(&e.handles));
+        }
+        bucket.push(CacheEntry {
+            key: OwnedLabelKey::from(key),
+            handles: Arc::clone(&handles),
+        });
+        Some(handles)
     }
 
     /// Records a configuration reload attempt (ingress-nginx `ConfigSuccess` +
@@ -577,6 +719,39 @@ mod tests {
             )
         );
         assert!(text.contains("quantile=\"0.99\""));
+    }
+
+    #[test]
+    fn handle_cache_keeps_label_sets_apart() {
+        let m = Metrics::new(cfg()).unwrap();
+        for status in 200..300u16 {
+            for host in ["a.example.com", "b.example.com"] {
+                let e = AccessEvent {
+                    status,
+                    host: Some(host.into()),
+                    ..event()
+                };
+                m.observe(&e);
+                if status == 201 {
+                    m.observe(&e);
+                }
+            }
+        }
+        let text = m.render();
+        let counts: Vec<f64> = text
+            .lines()
+            .filter(|l| l.starts_with("nginx_ingress_controller_requests{"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(counts.len(), 200);
+        assert_eq!(counts.iter().sum::<f64>(), 202.0);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("nginx_ingress_controller_requests{")
+                    && l.contains("host=\"b.example.com\"")
+                    && l.contains("status=\"201\"")
+                    && l.ends_with(" 2"))
+        );
     }
 
     #[test]

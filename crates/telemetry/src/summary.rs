@@ -31,7 +31,7 @@ pub(crate) struct SummaryVec {
     desc: Desc,
     const_labels: Vec<(String, String)>,
     label_names: Vec<String>,
-    series: Arc<Mutex<HashMap<Vec<String>, Series>>>,
+    series: Arc<Mutex<HashMap<Vec<String>, SummarySeries>>>,
 }
 
 impl SummaryVec {
@@ -55,17 +55,37 @@ impl SummaryVec {
         })
     }
 
-    /// Records one observation; `values` must follow the label names given at creation
-    /// (extra values are ignored, missing ones are empty).
-    pub(crate) fn observe(&self, values: &[&str], v: f64) {
-        if !v.is_finite() {
-            return;
-        }
+    /// The series of `values` (in label-name order; extra values are ignored, missing
+    /// ones are empty), created on first use. Keep the handle to observe without lookups.
+    pub(crate) fn series(&self, values: &[&str]) -> SummarySeries {
         let key: Vec<String> = (0..self.label_names.len())
             .map(|i| values.get(i).copied().unwrap_or("").to_string())
             .collect();
         let mut map = self.series.lock();
-        let s = map.entry(key).or_default();
+        map.entry(key)
+            .or_insert_with(|| SummarySeries(Arc::new(Mutex::new(Series::default()))))
+            .clone()
+    }
+
+    /// Records one observation (a lookup; prefer [`SummaryVec::series`] on hot paths).
+    #[cfg(test)]
+    pub(crate) fn observe(&self, values: &[&str], v: f64) {
+        self.series(values).observe(v);
+    }
+}
+
+/// One series of a [`SummaryVec`].
+#[derive(Clone)]
+pub(crate) struct SummarySeries(Arc<Mutex<Series>>);
+
+impl SummarySeries {
+    /// Records one observation; non-finite values are ignored.
+    pub(crate) fn observe(&self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        let mut guard = self.0.lock();
+        let s = &mut *guard;
         s.count = s.count.saturating_add(1);
         s.sum += v;
         if s.ring.len() < WINDOW {
@@ -102,7 +122,8 @@ impl Collector for SummaryVec {
     fn collect(&self) -> Vec<MetricFamily> {
         let map = self.series.lock();
         let mut metrics = Vec::with_capacity(map.len());
-        for (values, s) in map.iter() {
+        for (values, series) in map.iter() {
+            let s = series.0.lock();
             let mut labels: Vec<LabelPair> = self
                 .const_labels
                 .iter()
@@ -166,7 +187,7 @@ mod tests {
             s.observe(&["v"], i as f64);
         }
         let map = s.series.lock();
-        let series = map.values().next().unwrap();
+        let series = map.values().next().unwrap().0.lock();
         assert_eq!(series.ring.len(), WINDOW);
         assert_eq!(series.count, (WINDOW * 3) as u64);
     }
