@@ -566,3 +566,71 @@ fn recovery_reports_every_bad_directive() {
     let p = parse_file_with_recovery(Path::new("/r/none.conf"), &Options::with_includes(), &fs);
     assert_eq!((p.directives.len(), p.errors.len()), (0, 1));
 }
+
+/// Every directive CRS, crs-setup.conf.example and the recommended configuration use.
+#[test]
+fn every_listed_directive_parses() {
+    let text = r#"
+SecRule ARGS "@rx a" "id:1,pass"
+SecAction "id:2,pass"
+SecMarker END
+SecDefaultAction "phase:2,log,auditlog,pass"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRequestBodyLimit 13107200
+SecRequestBodyNoFilesLimit 131072
+SecRequestBodyInMemoryLimit 131072
+SecRequestBodyLimitAction Reject
+SecRequestBodyJsonDepthLimit 512
+SecArgumentsLimit 1000
+SecResponseBodyAccess Off
+SecResponseBodyMimeType text/plain text/html text/xml
+SecResponseBodyLimit 524288
+SecResponseBodyLimitAction ProcessPartial
+SecPcreMatchLimit 1000
+SecPcreMatchLimitRecursion 1000
+SecTmpDir /tmp/
+SecDataDir /tmp/
+SecDebugLog /var/log/debug.log
+SecDebugLogLevel 3
+SecAuditEngine RelevantOnly
+SecAuditLog /var/log/modsec_audit.log
+SecAuditLogParts ABIJDEFHZ
+SecAuditLogType Serial
+SecAuditLogFormat JSON
+SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecAuditLogStorageDir /var/log/audit/
+SecArgumentSeparator &
+SecCookieFormat 0
+SecUnicodeMapFile unicode.mapping 20127
+SecStatusEngine Off
+SecCollectionTimeout 600
+SecComponentSignature "OWASP_CRS/4.28.0"
+SecServerSignature "Apache"
+SecWebAppId app1
+SecUploadDir /tmp/
+SecUploadKeepFiles Off
+SecUploadFileLimit 100
+SecUploadFileMode 0600
+SecTmpSaveUploadedFiles On
+SecXmlExternalEntity Off
+SecHttpBlKey abcdefghijkl
+SecGeoLookupDb /usr/share/GeoIP/GeoLite2-Country.mmdb
+SecRuleRemoveById 1
+SecRuleRemoveByTag attack-sqli
+SecRuleRemoveByMsg "SQL"
+SecRuleUpdateTargetById 1 "!ARGS:foo"
+SecRuleUpdateTargetByTag attack-sqli "!ARGS:foo"
+SecRuleUpdateTargetByMsg "SQL" "!ARGS:foo"
+SecRuleUpdateActionById 1 "deny"
+"#;
+    let dirs = parse_str(text, "all.conf").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dirs.len(), text.lines().filter(|l| !l.is_empty()).count());
+    roundtrip(text);
+    // Include and IncludeOptional through a loader.
+    let mut fs = MemLoader::new();
+    fs.insert("/a/main.conf", "include x.conf\nINCLUDEOPTIONAL y.conf\n");
+    fs.insert("/a/x.conf", "SecMarker X\n");
+    let dirs = parse_file(Path::new("/a/main.conf"), &fs).unwrap();
+    assert_eq!(dirs.len(), 1);
+}
