@@ -64,6 +64,37 @@ pub struct UpdateReport {
     pub hosts: usize,
     /// Certificates that were skipped (also logged as warnings).
     pub skipped: Vec<SkippedCertificate>,
+    /// Certificates now in use.
+    pub loaded: Vec<LoadedCertificate>,
+}
+
+impl UpdateReport {
+    /// Replaces `nginx_ingress_controller_ssl_expire_time_seconds` with the loaded
+    /// certificates' expiry, one series per host (call after each [`TlsManager::update`]).
+    pub fn record_expiry(&self, metrics: &telemetry::Metrics) {
+        metrics.clear_certificate_expiry();
+        for c in &self.loaded {
+            let Some(not_after) = c.not_after else {
+                continue;
+            };
+            for host in &c.hosts {
+                metrics.set_certificate_expiry(&c.namespace, &c.name, host, not_after);
+            }
+        }
+    }
+}
+
+/// A certificate of the model in use after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedCertificate {
+    /// Namespace of the Secret.
+    pub namespace: String,
+    /// Name of the Secret.
+    pub name: String,
+    /// Hosts it serves.
+    pub hosts: Vec<String>,
+    /// The leaf's `notAfter`, Unix seconds (`None` when the date cannot be read).
+    pub not_after: Option<i64>,
 }
 
 /// Negotiated parameters of an accepted TLS connection, for the access log and routing.
@@ -237,6 +268,18 @@ impl TlsManager {
                     continue;
                 }
             };
+            let not_after = cert.chain.first().and_then(|c| leaf_not_after(c));
+            if let Some(t) = not_after
+                && t < time::OffsetDateTime::now_utc().unix_timestamp()
+            {
+                tracing::warn!(%secret, not_after = t, "TLS certificate has expired; serving it anyway");
+            }
+            report.loaded.push(LoadedCertificate {
+                namespace: cert.secret.namespace.clone(),
+                name: cert.secret.name.clone(),
+                hosts: cert.hosts.clone(),
+                not_after,
+            });
             for host in &cert.hosts {
                 let host = normalize_host(host.trim());
                 if let Some(suffix) = host.strip_prefix('*') {
@@ -312,6 +355,82 @@ impl TlsManager {
     pub fn default_certificate(&self) -> &CertificateDer<'static> {
         &self.default_cert
     }
+}
+
+/// One DER TLV: returns (tag, contents, rest). `None` on anything malformed.
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    if tag & 0x1f == 0x1f {
+        return None; // high tag numbers do not occur in the fields read here
+    }
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (bytes, r) = rest.split_at_checked(n)?;
+        rest = r;
+        bytes.iter().try_fold(0usize, |acc, b| {
+            acc.checked_mul(256)?.checked_add(usize::from(*b))
+        })?
+    };
+    let (contents, rest) = rest.split_at_checked(len)?;
+    Some((tag, contents, rest))
+}
+
+/// `notAfter` of an X.509 certificate as Unix seconds, read with a minimal DER walk
+/// (Certificate > tbsCertificate > [version] serial signature issuer validity).
+fn leaf_not_after(der: &[u8]) -> Option<i64> {
+    let (tag, cert, _) = der_tlv(der)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, tbs, _) = der_tlv(cert)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let mut rest = tbs;
+    let (tag, _, r) = der_tlv(rest)?;
+    if tag == 0xa0 {
+        rest = r; // explicit version
+    }
+    for _ in 0..3 {
+        // serialNumber, signature, issuer
+        let (_, _, r) = der_tlv(rest)?;
+        rest = r;
+    }
+    let (tag, validity, _) = der_tlv(rest)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (_, _, after) = der_tlv(validity)?;
+    let (tag, t, _) = der_tlv(after)?;
+    let text = std::str::from_utf8(t).ok()?;
+    let (year, rest) = match tag {
+        // UTCTime YYMMDDHHMMSSZ: 50..99 => 19xx (RFC 5280).
+        0x17 => {
+            let yy: i32 = text.get(0..2)?.parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
+        }
+        // GeneralizedTime YYYYMMDDHHMMSSZ.
+        0x18 => (text.get(0..4)?.parse().ok()?, text.get(4..)?),
+        _ => return None,
+    };
+    if rest.len() != 11 || !rest.ends_with('Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u8> { rest.get(r)?.parse().ok() };
+    let month = time::Month::try_from(num(0..2)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, num(2..4)?).ok()?;
+    let t = time::Time::from_hms(num(4..6)?, num(6..8)?, num(8..10)?).ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 fn generate_default(
@@ -439,6 +558,45 @@ mod tests {
         // enough to check it without an X.509 parser.
         let needle = DEFAULT_CERT_CN.as_bytes();
         assert!(der.windows(needle.len()).any(|w| w == needle));
+    }
+
+    #[test]
+    fn not_after_is_read_from_the_leaf() {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["x.example.com".into()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2031, 7, 9);
+        let c = params.self_signed(&kp).unwrap();
+        // 2031-07-09T00:00:00Z
+        assert_eq!(leaf_not_after(c.der()), Some(1_941_321_600));
+        params.not_after = rcgen::date_time_ymd(2060, 1, 2); // GeneralizedTime after 2049
+        let c = params.self_signed(&kp).unwrap();
+        assert_eq!(leaf_not_after(c.der()), Some(2_840_227_200));
+        for n in 0..c.der().len() {
+            let _ = leaf_not_after(&c.der()[..n]);
+        }
+        assert_eq!(leaf_not_after(b"garbage"), None);
+        assert_eq!(leaf_not_after(&[]), None);
+    }
+
+    #[test]
+    fn report_lists_loaded_certificates_with_expiry() {
+        let m = TlsManager::new().unwrap();
+        let model = Model {
+            certificates: vec![Arc::new(cert_for(&["a.example.com", "b.example.com"]))],
+            ..Model::default()
+        };
+        let report = m.update(&model);
+        assert_eq!(report.loaded.len(), 1);
+        assert!(report.loaded[0].not_after.is_some());
+        let metrics = telemetry::Metrics::new(telemetry::MetricsConfig::default()).unwrap();
+        report.record_expiry(&metrics);
+        let text = metrics.render();
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("nginx_ingress_controller_ssl_expire_time_seconds{"))
+                .count(),
+            2
+        );
     }
 
     #[test]
