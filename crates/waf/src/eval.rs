@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::actions::{AllowScope, Ctl, Disruptive, SetOp};
 use crate::config::EngineMode;
 use crate::operators::OpContext;
-use crate::resolve::{self, Item};
+use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::ruleset::Entry;
 use crate::transaction::{
@@ -136,20 +136,44 @@ fn push_match(tx: &mut Transaction, rule: &Rule, disruptive: bool) {
         t.map(|t| String::from_utf8_lossy(&resolve::expand(t, &tx.data, Some(rule))).into_owned())
             .unwrap_or_default()
     };
-    let msg = expand(rule.actions.msg.as_ref(), tx);
-    let data = expand(rule.actions.logdata.as_ref(), tx);
+    // Unlogged (`nolog`) matches are recorded without message, data or tags: nobody sees
+    // them in a log, and CRS has dozens per request (paranoia-level skips, setup actions).
+    let (msg, data, tags) = if rule.log {
+        (
+            expand(rule.actions.msg.as_ref(), tx),
+            expand(rule.actions.logdata.as_ref(), tx),
+            rule.actions.tags.clone(),
+        )
+    } else {
+        (String::new(), String::new(), Vec::new())
+    };
     tx.matched.push(MatchedRule {
         id: rule.id,
         phase: rule.phase,
         msg,
         data,
-        tags: rule.actions.tags.clone(),
+        tags,
         severity: rule.actions.severity,
         matched_var_name: tx.data.matched_var_name.clone(),
         matched_var: tx.data.matched_var.clone(),
         logged: rule.log,
         disruptive,
     });
+}
+
+/// Applies the transformation chain and returns the final value.
+fn transform_one<'v>(value: &'v [u8], chain: &[(String, Transform)]) -> Cow<'v, [u8]> {
+    let mut cur = Cow::Borrowed(value);
+    for (_, f) in chain {
+        let next = match f(&cur) {
+            Cow::Owned(o) => Some(o),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(o) = next {
+            cur = Cow::Owned(o);
+        }
+    }
+    cur
 }
 
 /// Applies the transformation chain; pushes the final value (or, with multiMatch, every
@@ -202,61 +226,66 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                     .macro_arg
                     .as_ref()
                     .map(|t| resolve::expand(t, d, Some(starter)));
-                let mut items: Vec<Item<'_>> = Vec::new();
-                for t in &link.targets {
-                    resolve::resolve(d, Some(starter), t, &mut items);
-                }
-                let runtime_excl: Vec<_> = state
+                let has_runtime_excl = state
                     .removed_targets
                     .iter()
-                    .filter(|(m, _)| rule_selected(m, starter))
-                    .map(|(_, e)| e)
-                    .collect();
-                let mut values: Vec<Cow<'_, [u8]>> = Vec::new();
-                for item in items {
-                    let key = item.key.as_deref();
-                    if link.exclusions.iter().any(|e| e.excludes(item.var, key))
-                        || runtime_excl.iter().any(|e| e.excludes(item.var, key))
-                    {
-                        continue;
-                    }
-                    values.clear();
-                    let name_item = Item {
-                        var: item.var,
-                        key: item.key.clone(),
-                        value: Cow::Borrowed(&b""[..]),
-                    };
-                    transform_values(
-                        item.value,
-                        &link.transforms,
-                        link.actions.multi_match,
-                        &mut values,
-                    );
-                    for v in &values {
-                        scratch.captures.clear();
-                        let matched = {
-                            let mut ctx = OpContext {
-                                expanded: expanded.as_deref(),
-                                captures: if link.actions.capture {
-                                    Some(&mut scratch.captures)
-                                } else {
-                                    None
-                                },
-                            };
-                            op.op.evaluate(&mut ctx, v) != op.negated
+                    .any(|(m, _)| rule_selected(m, starter));
+                let multi = link.actions.multi_match;
+                let capture = link.actions.capture;
+                let mut eval_value = |v: &[u8], item: &Item<'_>, recs: &mut Vec<MatchRec>| {
+                    scratch.captures.clear();
+                    let matched = {
+                        let mut ctx = OpContext {
+                            expanded: expanded.as_deref(),
+                            captures: if capture {
+                                Some(&mut scratch.captures)
+                            } else {
+                                None
+                            },
                         };
-                        if matched {
-                            let captures = link
-                                .actions
-                                .capture
-                                .then(|| std::mem::take(&mut scratch.captures));
-                            recs.push(MatchRec {
-                                name: name_item.name(),
-                                value: v.to_vec(),
-                                captures,
-                            });
-                        }
+                        op.op.evaluate(&mut ctx, v) != op.negated
+                    };
+                    if matched {
+                        let captures = capture.then(|| std::mem::take(&mut scratch.captures));
+                        recs.push(MatchRec {
+                            name: item.name(),
+                            value: v.to_vec(),
+                            captures,
+                        });
                     }
+                };
+                for t in &link.targets {
+                    resolve::resolve(
+                        d,
+                        Some(starter),
+                        t,
+                        &mut each(|item: Item<'_>| {
+                            let key = item.key.as_deref();
+                            if link.exclusions.iter().any(|e| e.excludes(item.var, key))
+                                || (has_runtime_excl
+                                    && state.removed_targets.iter().any(|(m, e)| {
+                                        rule_selected(m, starter) && e.excludes(item.var, key)
+                                    }))
+                            {
+                                return;
+                            }
+                            if multi {
+                                let mut values = Vec::new();
+                                transform_values(
+                                    item.value.clone(),
+                                    &link.transforms,
+                                    true,
+                                    &mut values,
+                                );
+                                for v in &values {
+                                    eval_value(v, &item, &mut recs);
+                                }
+                            } else {
+                                let v = transform_one(&item.value, &link.transforms);
+                                eval_value(&v, &item, &mut recs);
+                            }
+                        }),
+                    );
                 }
             }
         }

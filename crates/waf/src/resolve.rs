@@ -15,6 +15,32 @@ use crate::transaction::{Collection, TxData};
 use crate::util;
 use crate::variables::{Sel, Target, Var};
 
+/// Where resolved items go: a vector, or a callback that evaluates them in place (no
+/// per-rule allocation).
+pub(crate) trait Sink<'a> {
+    fn push(&mut self, item: Item<'a>);
+}
+
+impl<'a> Sink<'a> for Vec<Item<'a>> {
+    fn push(&mut self, item: Item<'a>) {
+        Vec::push(self, item);
+    }
+}
+
+/// A [`Sink`] calling a closure.
+pub(crate) struct EachItem<F>(F);
+
+/// Wraps a closure as a [`Sink`] (ties the closure's item lifetime to the data's).
+pub(crate) fn each<'a, F: FnMut(Item<'a>)>(f: F) -> EachItem<F> {
+    EachItem(f)
+}
+
+impl<'a, F: FnMut(Item<'a>)> Sink<'a> for EachItem<F> {
+    fn push(&mut self, item: Item<'a>) {
+        (self.0)(item);
+    }
+}
+
 /// One resolved element.
 #[derive(Debug, Clone)]
 pub(crate) struct Item<'a> {
@@ -38,7 +64,7 @@ fn pairs<'a>(
     list: &'a [(Vec<u8>, Vec<u8>)],
     sel: &Sel,
     names: bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut impl Sink<'a>,
 ) {
     for (k, v) in list {
         if sel.matches(k) {
@@ -56,7 +82,7 @@ fn pairs<'a>(
     }
 }
 
-fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut Vec<Item<'a>>) {
+fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut impl Sink<'a>) {
     match sel {
         Sel::Key { lower, .. } => {
             if let Some((k, v)) = col.get(lower) {
@@ -81,7 +107,7 @@ fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut Vec<Item<'
     }
 }
 
-fn scalar<'a>(var: Var, value: Cow<'a, [u8]>, out: &mut Vec<Item<'a>>) {
+fn scalar<'a>(var: Var, value: Cow<'a, [u8]>, out: &mut impl Sink<'a>) {
     out.push(Item {
         var,
         key: None,
@@ -89,7 +115,7 @@ fn scalar<'a>(var: Var, value: Cow<'a, [u8]>, out: &mut Vec<Item<'a>>) {
     });
 }
 
-fn owned<'a>(var: Var, s: String, out: &mut Vec<Item<'a>>) {
+fn owned<'a>(var: Var, s: String, out: &mut impl Sink<'a>) {
     out.push(Item {
         var,
         key: None,
@@ -102,7 +128,7 @@ pub(crate) fn resolve_into<'a>(
     d: &'a TxData,
     rule: Option<&Rule>,
     t: &Target,
-    out: &mut Vec<Item<'a>>,
+    out: &mut impl Sink<'a>,
 ) {
     let sel = &t.sel;
     let b = |v: &'a [u8]| Cow::Borrowed(v);
@@ -372,14 +398,14 @@ pub(crate) fn resolve_into<'a>(
 }
 
 /// Resolves `t` including `&` counting.
-pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &mut Vec<Item<'a>>) {
+pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &mut impl Sink<'a>) {
     if t.count {
-        let mut tmp = Vec::new();
-        resolve_into(d, rule, t, &mut tmp);
+        let mut n = 0usize;
+        resolve_into(d, rule, t, &mut each(|_| n += 1));
         out.push(Item {
             var: t.var,
             key: None,
-            value: Cow::Owned(tmp.len().to_string().into_bytes()),
+            value: Cow::Owned(n.to_string().into_bytes()),
         });
     } else {
         resolve_into(d, rule, t, out);
@@ -389,7 +415,6 @@ pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &
 /// Expands a macro template.
 pub(crate) fn expand(tpl: &Template, d: &TxData, rule: Option<&Rule>) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut items = Vec::new();
     for p in &tpl.parts {
         match p {
             Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
@@ -401,19 +426,24 @@ pub(crate) fn expand(tpl: &Template, d: &TxData, rule: Option<&Rule>) -> Vec<u8>
                     },
                     None => Sel::All,
                 };
-                items.clear();
+                let mut first: Option<Cow<'_, [u8]>> = None;
+                let target = Target {
+                    var: *var,
+                    sel,
+                    count: false,
+                };
                 resolve_into(
                     d,
                     rule,
-                    &Target {
-                        var: *var,
-                        sel,
-                        count: false,
-                    },
-                    &mut items,
+                    &target,
+                    &mut each(|it| {
+                        if first.is_none() {
+                            first = Some(it.value);
+                        }
+                    }),
                 );
-                if let Some(first) = items.first() {
-                    out.extend_from_slice(&first.value);
+                if let Some(v) = first {
+                    out.extend_from_slice(&v);
                 }
             }
         }

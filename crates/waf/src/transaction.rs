@@ -39,7 +39,8 @@ pub struct Interruption {
     pub action: InterruptAction,
 }
 
-/// A rule that matched, in match order.
+/// A rule that matched, in match order. For rules that are not logged (`nolog`,
+/// `noauditlog`), `msg`, `data` and `tags` are left empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchedRule {
     /// Rule id.

@@ -181,17 +181,20 @@ fn remove_by_id_and_update_action_at_compile_time() {
     let rs = compile(
         r#"
 SecAction "id:1,phase:1,pass"
-SecAction "id:2,phase:1,pass"
+SecAction "id:2,phase:1,pass,msg:'orig'"
 SecAction "id:3,phase:1,pass,tag:x"
+SecAction "id:4,phase:1,pass,log"
 SecRuleRemoveById 1
 SecRuleRemoveByTag ^x$
-SecRuleUpdateActionById 2 "nolog,msg:'changed'"
+SecRuleUpdateActionById 2 "msg:'changed'"
+SecRuleUpdateActionById 4 "nolog"
 "#,
     );
     let tx = get(&rs, "/", &[]);
-    assert_eq!(ids(&tx), vec![2]);
+    assert_eq!(ids(&tx), vec![2, 4]);
     assert_eq!(tx.matched_rules()[0].msg, "changed");
-    assert!(!tx.matched_rules()[0].logged);
+    assert!(tx.matched_rules()[0].logged);
+    assert!(!tx.matched_rules()[1].logged);
 }
 
 #[test]
