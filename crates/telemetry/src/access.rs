@@ -290,13 +290,19 @@ impl AccessLog {
     /// sink is slower than the traffic) the line is dropped and counted in
     /// [`AccessLog::dropped`].
     pub fn log(&self, event: &AccessEvent) {
+        self.log_json(event);
+    }
+
+    /// Queue any serializable record as one JSON line, with the same non-blocking rules
+    /// as [`AccessLog::log`] (for [`crate::events::SecurityEvent`]s sharing the stream).
+    pub fn log_json<T: Serialize + ?Sized>(&self, record: &T) {
         let Some(shared) = &self.shared else { return };
         SCRATCH.with(|scratch| {
             let Ok(mut line) = scratch.try_borrow_mut() else {
                 return;
             };
             line.clear();
-            if serde_json::to_writer(&mut *line, event).is_err() {
+            if serde_json::to_writer(&mut *line, record).is_err() {
                 return;
             }
             line.push(b'\n');

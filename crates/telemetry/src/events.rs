@@ -66,3 +66,36 @@ pub struct SecurityEvent {
 fn serialize_time<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::format_time(*t))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn security_event_serializes() {
+        let e = SecurityEvent {
+            time: OffsetDateTime::from_unix_timestamp(1_764_344_445).unwrap(),
+            request_id: "r1".into(),
+            client_ip: Some("192.0.2.1".parse().unwrap()),
+            host: Some("a.example.com".into()),
+            disposition: Disposition::Blocked,
+            anomaly_score: Some(10),
+            rules: vec![RuleMatch {
+                id: 942100,
+                message: Some("SQL Injection Attack Detected via libinjection".into()),
+                severity: Some("CRITICAL".into()),
+                tags: vec!["attack-sqli".into()],
+                variable: Some("ARGS:id".into()),
+                data: Some("1' or '1'='1".into()),
+            }],
+            ingress_namespace: Some("default".into()),
+            ingress_name: Some("shop".into()),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["disposition"], "blocked");
+        assert_eq!(v["time"], "2025-11-28T15:40:45.000Z");
+        assert_eq!(v["rules"][0]["id"], 942100);
+    }
+}
