@@ -27,6 +27,14 @@ struct Builder {
     containers: Vec<Container>,
     current_key: Vec<u8>,
     out: Vec<Arg>,
+    /// Bytes of names and values that may still be produced.
+    budget: usize,
+}
+
+/// Output budget: argument names repeat their containers' names, so deep or long-keyed
+/// documents could otherwise produce output quadratic in the input.
+fn output_budget(input_len: usize) -> usize {
+    input_len.saturating_mul(32).max(4 << 20)
 }
 
 impl Builder {
@@ -48,7 +56,21 @@ impl Builder {
         std::mem::take(&mut self.current_key)
     }
 
-    fn add_value(&mut self, value: Vec<u8>) {
+    fn add_value(&mut self, value: Vec<u8>) -> Result<(), BodyError> {
+        let mut needed = value
+            .len()
+            .saturating_add(self.current_key.len())
+            .saturating_add(16);
+        for c in &self.containers {
+            let name = match c {
+                Container::Object { name } | Container::Array { name, .. } => name,
+            };
+            needed = needed.saturating_add(name.len()).saturating_add(28);
+        }
+        if needed > self.budget {
+            return Err(malformed("arguments exceed the size limit"));
+        }
+        self.budget -= needed;
         let mut path = Vec::new();
         for c in &self.containers {
             match c {
@@ -70,6 +92,7 @@ impl Builder {
             path.extend_from_slice(&key);
         }
         self.out.push((path, value));
+        Ok(())
     }
 
     fn close(&mut self) {
@@ -125,6 +148,7 @@ pub fn parse_partial(body: &[u8], max_depth: usize) -> (Vec<Arg>, Option<BodyErr
         containers: Vec::new(),
         current_key: Vec::new(),
         out: Vec::new(),
+        budget: output_budget(body.len()),
     };
     let err = parse_into(body, max_depth, &mut b).err();
     (b.out, err)
@@ -203,7 +227,7 @@ fn parse_into(body: &[u8], max_depth: usize, b: &mut Builder) -> Result<(), Body
                     b'"' => {
                         let (v, next) = string(body, i)?;
                         i = next;
-                        b.add_value(v);
+                        b.add_value(v)?;
                     }
                     b't' | b'f' | b'n' => {
                         let (word, value): (&[u8], &[u8]) = match c {
@@ -215,11 +239,11 @@ fn parse_into(body: &[u8], max_depth: usize, b: &mut Builder) -> Result<(), Body
                             return Err(malformed(format!("invalid literal at offset {i}")));
                         }
                         i += word.len();
-                        b.add_value(value.to_vec());
+                        b.add_value(value.to_vec())?;
                     }
                     b'-' | b'0'..=b'9' => {
                         let next = number(body, i)?;
-                        b.add_value(body.get(i..next).unwrap_or_default().to_vec());
+                        b.add_value(body.get(i..next).unwrap_or_default().to_vec())?;
                         i = next;
                     }
                     _ => return Err(malformed(format!("unexpected character at offset {i}"))),
@@ -543,6 +567,20 @@ mod tests {
             );
             assert_eq!(e.is_some(), *err, "{body}");
         }
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        // A 100 KB key over 450 K array elements would name 45 GB of arguments.
+        let key = "k".repeat(100_000);
+        let items = vec!["1"; 450_000].join(",");
+        let body = format!("{{\"{key}\":[{items}]}}");
+        let (args, err) = parse_partial(body.as_bytes(), 512);
+        assert!(err.is_some());
+        let total: usize = args.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(total <= output_budget(body.len()), "{total}");
+        // Ordinary documents are far below the budget.
+        assert!(parse(br#"{"a":[1,2,3],"b":{"c":"d"}}"#, 512).is_ok());
     }
 
     #[test]
