@@ -19,6 +19,9 @@
 //! Files are never written anywhere; their content is kept in memory ([`FilePart::content`]),
 //! so memory is bounded by the body size.
 
+/// After this many identical results for the same Content-Disposition value, reuse it.
+const CD_REPARSE_LIMIT: u32 = 8;
+
 /// v3's line buffer size: longer lines are processed in chunks of this size.
 pub const BUF_SIZE: usize = 4096;
 
@@ -165,6 +168,8 @@ struct PartBuild {
     content: Vec<u8>,
     size: u64,
     has_file: bool,
+    /// Last Content-Disposition parsed, its result and how often in a row it gave it.
+    cd_memo: Option<(Vec<u8>, i32, u32)>,
 }
 
 impl PartBuild {
@@ -179,6 +184,7 @@ impl PartBuild {
             content: Vec::new(),
             size: 0,
             has_file: false,
+            cd_memo: None,
         }
     }
 
@@ -264,6 +270,7 @@ struct Parser<'a> {
     headers_done: bool,
     part_has_data: bool,
     prev_line_end: LineEnd,
+    names_budget: usize,
     reserve: Vec<u8>,
     seen_data: bool,
     is_complete: bool,
@@ -273,6 +280,16 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// MULTIPART_NAME / MULTIPART_FILENAME record every parse of a Content-Disposition, which
+    /// a part stuck in its header block repeats at each empty line: cap what they keep.
+    fn take_budget(&mut self, n: usize) -> bool {
+        if n > self.names_budget {
+            return false;
+        }
+        self.names_budget -= n;
+        true
+    }
+
     fn set_error(&mut self, msg: impl Into<String>) {
         self.out.error = Some(msg.into());
     }
@@ -470,32 +487,36 @@ impl Parser<'_> {
                 }
                 val = v.get(start..p).unwrap_or_default().to_vec();
             }
+            if self.mpp.is_none() {
+                return -1;
+            }
+            let is_name = match name.as_slice() {
+                b"name" => true,
+                b"filename" => false,
+                _ => return -11,
+            };
+            if val.contains(&b'\'') {
+                self.out.flags.invalid_quoting = true;
+            }
+            if self.take_budget(val.len()) {
+                if is_name {
+                    self.out.names.push(val.clone());
+                } else {
+                    self.out.filenames.push(val.clone());
+                }
+            }
             let Some(mpp) = self.mpp.as_mut() else {
                 return -1;
             };
-            match name.as_slice() {
-                b"name" => {
-                    if val.contains(&b'\'') {
-                        self.out.flags.invalid_quoting = true;
-                    }
-                    self.out.names.push(val.clone());
-                    if !mpp.name.is_empty() {
-                        return -14;
-                    }
-                    mpp.name = val;
-                }
-                b"filename" => {
-                    if val.contains(&b'\'') {
-                        self.out.flags.invalid_quoting = true;
-                    }
-                    self.out.filenames.push(val.clone());
-                    if !mpp.filename.is_empty() {
-                        return -15;
-                    }
-                    mpp.filename = val;
-                }
-                _ => return -11,
+            let slot = if is_name {
+                &mut mpp.name
+            } else {
+                &mut mpp.filename
+            };
+            if !slot.is_empty() {
+                return if is_name { -14 } else { -15 };
             }
+            *slot = val;
             if at(v, p) != 0 {
                 while matches!(at(v, p), b'\t' | b' ') {
                     p += 1;
@@ -543,7 +564,22 @@ impl Parser<'_> {
                 self.set_error("Multipart: Part missing Content-Disposition header.");
                 return;
             };
-            let rc = self.parse_content_disposition(&cd);
+            // A part stuck in its header block re-parses the same header at every empty
+            // line; past a few times the (stable) result is reused to bound the work.
+            let rc = match self.mpp.as_ref().and_then(|m| m.cd_memo.clone()) {
+                Some((seen, rc, n)) if seen == cd && n >= CD_REPARSE_LIMIT => rc,
+                memo => {
+                    let rc = self.parse_content_disposition(&cd);
+                    let n = match memo {
+                        Some((seen, prev, n)) if seen == cd && prev == rc => n + 1,
+                        _ => 1,
+                    };
+                    if let Some(m) = self.mpp.as_mut() {
+                        m.cd_memo = Some((cd.clone(), rc, n));
+                    }
+                    rc
+                }
+            };
             if rc < 0 {
                 self.set_error(format!(
                     "Multipart: Invalid Content-Disposition header ({rc}): {}",
@@ -903,6 +939,7 @@ pub fn parse(content_type: &[u8], body: &[u8], limits: &Limits) -> Multipart {
         headers_done: false,
         part_has_data: false,
         prev_line_end: LineEnd::None,
+        names_budget: body.len().saturating_mul(2).max(1 << 16),
         reserve: Vec::new(),
         seen_data: false,
         is_complete: false,

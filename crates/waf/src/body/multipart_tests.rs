@@ -514,3 +514,16 @@ fn matches_libmodsecurity_3_0_15() {
         assert_eq!(files.join("|"), c.files, "FILES_SIZES of {}", c.name);
     }
 }
+
+#[test]
+fn repeated_disposition_parses_are_bounded() {
+    // An invalid Content-Disposition keeps the part in its header block; every empty line
+    // parses it again (v3 records the name each time).
+    let name = "n".repeat(3000);
+    let mut b = format!("--XyZ\r\nContent-Disposition: form-data; name={name} x\r\n").into_bytes();
+    b.extend(std::iter::repeat_n(&b"\r\n"[..], 200_000).flatten());
+    let m = run(CT, &b);
+    let kept: usize = m.names.iter().map(Vec::len).sum();
+    assert!(kept <= (b.len() * 2).max(1 << 16), "{kept}");
+    assert!(!m.names.is_empty());
+}
