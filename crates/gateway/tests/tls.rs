@@ -401,3 +401,35 @@ async fn garbage_instead_of_client_hello_is_rejected() {
     let _ = timeout(T, tcp.read_to_end(&mut buf)).await;
     assert!(next_info(&mut rx).await.is_err());
 }
+
+#[tokio::test]
+async fn handshakes_during_repeated_swaps_never_fail() {
+    let m = TlsManager::new().unwrap();
+    let (addr, _rx) = serve(m.clone()).await;
+    let certs: Vec<Certificate> = (0..4).map(|_| cert_for(&["busy.example.com"])).collect();
+    let trusted: Vec<Vec<u8>> = certs.iter().map(|c| c.chain[0].to_vec()).collect();
+    let client = Arc::new(Client::new(trusted.clone()));
+    let swapper = {
+        let m = m.clone();
+        let models: Vec<Model> = certs.iter().map(|c| model(&[c])).collect();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                m.update(&models[i % models.len()]);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    m.update(&model(&[&certs[0]]));
+    let mut handshakes = Vec::new();
+    for _ in 0..40 {
+        let client = Arc::clone(&client);
+        handshakes.push(tokio::spawn(async move {
+            client.connect(addr, "busy.example.com").await
+        }));
+    }
+    for h in handshakes {
+        let (leaf, _) = h.await.unwrap().unwrap();
+        assert!(trusted.contains(&leaf));
+    }
+    swapper.await.unwrap();
+}
