@@ -27,7 +27,7 @@ impl EngineMode {
 /// What to do when a body exceeds its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BodyLimitAction {
-    /// Interrupt with 413 (request) / 500 (response) when the engine is On.
+    /// Interrupt with 403 (as libmodsecurity v3) when the engine is On.
     #[default]
     Reject,
     /// Inspect only the part up to the limit.

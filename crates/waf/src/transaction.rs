@@ -444,7 +444,7 @@ impl Transaction {
             && self.engine_mode() == EngineMode::On
         {
             self.interruption = Some(Interruption {
-                status: 413,
+                status: 403, // libmodsecurity v3 answers 403 for `SecRequestBodyLimitAction Reject`.
                 rule_id: 0,
                 action: InterruptAction::Deny,
             });
@@ -476,10 +476,17 @@ impl Transaction {
                 }
             }
             Some(BodyProcessor::Json) if !d.req_body.is_empty() => {
-                match body::json::parse(&d.req_body, cfg.json_depth_limit as usize) {
-                    Ok(args) => d.args_post.extend(args),
-                    Err(e) => error = Some(e.to_string()),
+                // v3 keeps the arguments found before a parse error.
+                let (args, err) =
+                    body::json::parse_partial(&d.req_body, cfg.json_depth_limit as usize);
+                let limit = cfg.arguments_limit as usize;
+                for arg in args {
+                    if limit > 0 && d.args_get.len() + d.args_post.len() >= limit {
+                        break;
+                    }
+                    d.args_post.push(arg);
                 }
+                error = err.map(|e| e.to_string());
             }
             Some(BodyProcessor::Json) => {}
             Some(BodyProcessor::Xml) => match body::xml::parse(&d.req_body) {

@@ -280,3 +280,129 @@ SecRule REQBODY_ERROR "@eq 0" "id:5,phase:2,pass"
     tx.process_request_body();
     assert_eq!(ids(&tx), vec![1, 3, 4, 5]);
 }
+
+#[test]
+fn ruleset_and_transaction_are_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<RuleSet>();
+    send::<Transaction>();
+}
+
+#[test]
+fn update_target_and_runtime_target_removal() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRule ARGS "@rx evil" "id:1,phase:1,pass,tag:t1"
+SecRule ARGS "@rx evil" "id:2,phase:1,pass,tag:t2"
+SecRule ARGS "@rx evil" "id:3,phase:2,pass,tag:t3"
+SecRule ARGS "@rx evil" "id:4,phase:2,pass,tag:t4"
+SecRuleUpdateTargetById 1 "!ARGS:a"
+SecRuleUpdateTargetByTag t2 "!ARGS:/^A$/"
+SecAction "id:10,phase:1,pass,ctl:ruleRemoveTargetByTag=t3;ARGS:a,ctl:ruleRemoveTargetById=4;ARGS"
+"#,
+    );
+    let tx = get(&rs, "/?a=evil", &[]);
+    assert_eq!(ids(&tx), vec![10]);
+    let tx = get(&rs, "/?a=evil&b=evil", &[]);
+    assert_eq!(ids(&tx), vec![1, 2, 10, 3]);
+}
+
+#[test]
+fn allow_phase_and_multimatch_and_counts() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRuleEngine On
+SecAction "id:1,phase:1,allow:phase"
+SecAction "id:2,phase:1,deny"
+SecRule ARGS "@rx ^A" "id:3,phase:2,pass,multiMatch,t:uppercase,setvar:tx.n=+1"
+SecRule &ARGS "@eq 2" "id:4,phase:2,pass"
+SecRule &TX:n "@eq 1" "id:5,phase:2,pass"
+SecRule TX:n "@eq 2" "id:6,phase:2,pass"
+"#,
+    );
+    let tx = get(&rs, "/?x=abc&y=Abc", &[]);
+    assert!(tx.interruption().is_none());
+    // x: only the uppercased value matches; y: original and uppercased both match.
+    assert_eq!(tx_var(&tx, "n").as_deref(), Some("3"));
+    assert_eq!(ids(&tx), vec![1, 3, 4, 5]);
+}
+
+#[test]
+fn response_body_only_for_configured_types() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecResponseBodyAccess On
+SecResponseBodyMimeType text/html
+SecRule RESPONSE_BODY "@rx secret" "id:1,phase:4,pass"
+SecRule RESPONSE_STATUS "@eq 500" "id:2,phase:3,pass"
+"#,
+    );
+    for (ct, want) in [
+        ("text/html; charset=utf-8", vec![2, 1]),
+        ("application/octet-stream", vec![2]),
+    ] {
+        let mut tx = rs.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        tx.process_request_headers();
+        tx.process_request_body();
+        tx.add_response_header(b"Content-Type", ct.as_bytes());
+        tx.process_response_headers(500, b"HTTP/1.1");
+        tx.append_response_body(b"the secret is out");
+        tx.process_response_body();
+        tx.process_logging();
+        assert_eq!(ids(&tx), want, "{ct}");
+    }
+}
+
+#[test]
+fn multipart_and_xml_bodies() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "@rx xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule FILES "@rx \.php$" "id:2,phase:2,pass"
+SecRule ARGS_POST:field "@rx ^v$" "id:3,phase:2,pass"
+SecRule MULTIPART_STRICT_ERROR "@eq 0" "id:4,phase:2,pass"
+SecRule XML:/* "@rx hello" "id:5,phase:2,pass"
+SecRule XML://@* "@rx ^attr$" "id:6,phase:2,pass"
+SecRule REQBODY_ERROR "@eq 1" "id:7,phase:2,pass"
+"#,
+    );
+    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nv\r\n--XyZ\r\nContent-Disposition: form-data; name=\"up\"; filename=\"x.php\"\r\nContent-Type: text/plain\r\n\r\n<?php ?>\r\n--XyZ--\r\n";
+    let mut tx = rs.transaction();
+    tx.process_uri(b"POST", b"/upload", b"HTTP/1.1");
+    tx.add_request_header(b"Content-Type", b"multipart/form-data; boundary=XyZ");
+    tx.process_request_headers();
+    tx.append_request_body(body);
+    tx.process_request_body();
+    assert_eq!(ids(&tx), vec![2, 3, 4]);
+
+    let mut tx = rs.transaction();
+    tx.process_uri(b"POST", b"/x", b"HTTP/1.1");
+    tx.add_request_header(b"Content-Type", b"text/xml");
+    tx.process_request_headers();
+    tx.append_request_body(b"<a b=\"attr\">hello</a>");
+    tx.process_request_body();
+    assert_eq!(ids(&tx), vec![1, 4, 5, 6]);
+
+    let mut tx = rs.transaction();
+    tx.process_uri(b"POST", b"/x", b"HTTP/1.1");
+    tx.add_request_header(b"Content-Type", b"text/xml");
+    tx.process_request_headers();
+    tx.append_request_body(b"<a><b></a>");
+    tx.process_request_body();
+    assert_eq!(ids(&tx), vec![1, 4, 7]);
+}
