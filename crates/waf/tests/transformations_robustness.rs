@@ -183,3 +183,28 @@ fn long_runs_stay_fast() {
         }
     }
 }
+
+/// Rough throughput per transformation on a 1 KiB mixed value (run with optimisations:
+/// `CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo test -p waf --test transformations_robustness --
+/// --ignored --nocapture throughput`).
+#[test]
+#[ignore = "measurement, not a check"]
+fn throughput() {
+    let unit: &[u8] =
+        b"id=1%27%20UNION%20SELECT%20a,b/**/FROM%20t&x=%u0041&#x41;\\x41 \t/a/../b?q=caf\xc3\xa9 ";
+    let clean: &[u8] = b"category=books&sort=price&order=asc&page=2&per_page=20&q=hello world ";
+    for (label, seed) in [("attack-like", unit), ("benign", clean)] {
+        let input: Vec<u8> = seed.iter().copied().cycle().take(1024).collect();
+        for &(name, f) in TRANSFORMATIONS {
+            let rounds = 2000u32;
+            let start = Instant::now();
+            let mut total = 0usize;
+            for _ in 0..rounds {
+                total += f(std::hint::black_box(&input)).len();
+            }
+            let per = start.elapsed() / rounds;
+            let mb_s = 1024.0 / per.as_secs_f64() / 1e6;
+            println!("{label:12} t:{name:20} {per:>10?}/KiB {mb_s:8.0} MB/s ({total})");
+        }
+    }
+}

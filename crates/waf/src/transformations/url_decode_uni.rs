@@ -88,9 +88,10 @@ impl std::fmt::Debug for UnicodeMap {
 }
 
 impl UnicodeMap {
-    /// Parses the `unicode.mapping` format shipped with ModSecurity: a line holding only the
-    /// code page number starts a section; the section's lines are whitespace-separated
-    /// `hexcodepoint:hexbyte` pairs. Only the section of `codepage` is kept. Returns `None`
+    /// Parses the `unicode.mapping` format shipped with ModSecurity: a line starting with a
+    /// code page number (`20127  (US-ASCII)`) starts a section, a `(...)` heading without a
+    /// number ends it; the section's lines are whitespace-separated `hexcodepoint:hexbyte`
+    /// pairs. Only the section of `codepage` is kept. Returns `None`
     /// when that code page is not in the text.
     pub fn parse(text: &str, codepage: u32) -> Option<UnicodeMap> {
         let mut table = vec![-1i16; 65536].into_boxed_slice();
@@ -107,6 +108,11 @@ impl UnicodeMap {
             {
                 in_section = cp == codepage;
                 found |= in_section;
+                continue;
+            }
+            if first.starts_with('(') {
+                // A heading without a code page number, e.g. "(MAC - Roman)".
+                in_section = false;
                 continue;
             }
             if !in_section {
@@ -176,5 +182,10 @@ mod tests {
             b"!A"
         );
         assert!(super::UnicodeMap::parse("1252\n00a0:20\n", 20127).is_none());
+        let text =
+            "(MAC - Roman)\n\n20127  (US-ASCII)\nff01:21 00c0:41 \n\n(MAC - Icelandic)\n0041:7a\n";
+        let map = super::UnicodeMap::parse(text, 20127).expect("codepage present");
+        assert_eq!(map.get(0xc0), Some(b'A'));
+        assert_eq!(map.get(0x41), None);
     }
 }
