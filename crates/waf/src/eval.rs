@@ -6,6 +6,8 @@
 //! Disruptive actions only interrupt when the engine is `On`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::actions::{AllowScope, Ctl, Disruptive, SetOp};
@@ -18,17 +20,72 @@ use crate::transaction::{
     InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction, collection_index,
 };
 use crate::transformations::Transform;
+use crate::variables::Var;
 
 /// Per-transaction scratch space reused across rules.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     captures: Vec<Vec<u8>>,
+    /// Transformation cache: (value address, value length, transformation chain id) ->
+    /// transformed value (`None`: the chain left the value unchanged). Only values borrowed
+    /// from request/response data are cached (never collections or MATCHED_*), and the
+    /// cache is cleared at the start of every phase, so an address always names the same
+    /// bytes while an entry lives.
+    tcache: HashMap<(usize, usize, u32), Option<Vec<u8>>, BuildHasherDefault<FastHasher>>,
 }
 
 impl Scratch {
     pub(crate) fn new(_transform_chains: usize) -> Scratch {
         Scratch::default()
     }
+
+    /// Forgets cached transformations (at each phase start).
+    pub(crate) fn new_phase(&mut self) {
+        self.tcache.clear();
+    }
+}
+
+/// A small multiplicative hasher for the cache's integer keys.
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+}
+
+/// Whether values of `var` may be cached by address (stable within a phase).
+fn cacheable(var: Var) -> bool {
+    !matches!(
+        var,
+        Var::Tx
+            | Var::Ip
+            | Var::Session
+            | Var::User
+            | Var::Global
+            | Var::Resource
+            | Var::Env
+            | Var::MatchedVar
+            | Var::MatchedVars
+            | Var::MatchedVarName
+            | Var::MatchedVarsNames
+            | Var::Rule
+    )
 }
 
 struct MatchRec {
@@ -214,7 +271,10 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
     {
         let d = &tx.data;
         let state = &tx.state;
-        let scratch = &mut tx.scratch;
+        let Scratch {
+            captures: cap_buf,
+            tcache,
+        } = &mut tx.scratch;
         match &link.operator {
             None => recs.push(MatchRec {
                 name: String::new(),
@@ -233,20 +293,16 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                 let multi = link.actions.multi_match;
                 let capture = link.actions.capture;
                 let mut eval_value = |v: &[u8], item: &Item<'_>, recs: &mut Vec<MatchRec>| {
-                    scratch.captures.clear();
+                    cap_buf.clear();
                     let matched = {
                         let mut ctx = OpContext {
                             expanded: expanded.as_deref(),
-                            captures: if capture {
-                                Some(&mut scratch.captures)
-                            } else {
-                                None
-                            },
+                            captures: if capture { Some(&mut *cap_buf) } else { None },
                         };
                         op.op.evaluate(&mut ctx, v) != op.negated
                     };
                     if matched {
-                        let captures = capture.then(|| std::mem::take(&mut scratch.captures));
+                        let captures = capture.then(|| std::mem::take(&mut *cap_buf));
                         recs.push(MatchRec {
                             name: item.name(),
                             value: v.to_vec(),
@@ -280,6 +336,25 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                                 for v in &values {
                                     eval_value(v, &item, &mut recs);
                                 }
+                            } else if let (Cow::Borrowed(raw), false) =
+                                (&item.value, link.transforms.is_empty())
+                            {
+                                if !cacheable(item.var) {
+                                    let v = transform_one(raw, &link.transforms);
+                                    eval_value(&v, &item, &mut recs);
+                                    return;
+                                }
+                                let key =
+                                    (raw.as_ptr() as usize, raw.len(), link.transform_chain_id);
+                                let cached =
+                                    tcache.entry(key).or_insert_with(|| {
+                                        match transform_one(raw, &link.transforms) {
+                                            Cow::Owned(o) => Some(o),
+                                            Cow::Borrowed(_) => None,
+                                        }
+                                    });
+                                let v: &[u8] = cached.as_deref().unwrap_or(raw);
+                                eval_value(v, &item, &mut recs);
                             } else {
                                 let v = transform_one(&item.value, &link.transforms);
                                 eval_value(&v, &item, &mut recs);

@@ -434,6 +434,7 @@ impl Transaction {
             if self.state.allow_request && p <= 2 {
                 continue;
             }
+            self.scratch.new_phase();
             crate::eval::run_phase(self, p);
         }
     }
