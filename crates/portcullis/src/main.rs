@@ -9,12 +9,13 @@ mod cli;
 mod demo;
 mod serve;
 mod settings;
+mod waf_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, WafCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -36,7 +37,8 @@ fn main() -> ExitCode {
             Command::DemoBackend(args) => demo::run(args.listen, args.name)
                 .await
                 .map(|()| ExitCode::SUCCESS),
-            other => Err(anyhow::anyhow!("{other:?}: not wired yet")),
+            Command::Waf(WafCommand::Eval(args)) => waf_cmd::eval(&args),
+            Command::Waf(WafCommand::Regression(args)) => waf_cmd::regression(&args),
         }
     });
     match result {
