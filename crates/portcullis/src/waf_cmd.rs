@@ -25,25 +25,33 @@ fn eval_config(crs: &Path, paranoia: Option<u8>) -> String {
             "SecAction \"id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level={pl}\"\n"
         ));
     }
-    text.push_str(&format!("IncludeOptional {crs}/rules/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf.example\n"));
+    text.push_str(&format!(
+        "IncludeOptional {crs}/rules/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf.example\n"
+    ));
     text.push_str(&format!("Include {crs}/rules/*.conf\n"));
-    text.push_str(&format!("IncludeOptional {crs}/rules/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf.example\n"));
+    text.push_str(&format!(
+        "IncludeOptional {crs}/rules/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf.example\n"
+    ));
     text
 }
 
 /// Reads one raw HTTP/1.1 request on stdin; prints `{"blocked","status","anomaly_score","rules"}`.
 pub(crate) fn eval(args: &WafEvalArgs) -> anyhow::Result<ExitCode> {
-    let crs = std::fs::canonicalize(&args.crs).with_context(|| format!("CRS folder {}", args.crs.display()))?;
+    let crs = std::fs::canonicalize(&args.crs)
+        .with_context(|| format!("CRS folder {}", args.crs.display()))?;
     let text = eval_config(&crs, args.paranoia);
     let options = seclang::Options::with_includes();
     let directives = seclang::parse_with(&text, "<waf eval>", &options, &FsLoader)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut rules = waf::RuleSet::compile(&directives, &FsLoader).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rules =
+        waf::RuleSet::compile(&directives, &FsLoader).map_err(|e| anyhow::anyhow!("{e}"))?;
     rules.set_engine_mode(waf::EngineMode::On);
     let rules = Arc::new(rules);
 
     let mut raw = Vec::new();
-    std::io::stdin().read_to_end(&mut raw).context("reading the request from stdin")?;
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .context("reading the request from stdin")?;
     let verdict = match http::parse(&raw) {
         Parsed::Rejected(status) => serde_json::json!({
             "blocked": true, "status": status, "anomaly_score": 0, "rules": [],
@@ -66,7 +74,12 @@ pub(crate) fn eval(args: &WafEvalArgs) -> anyhow::Result<ExitCode> {
             }
             let score = tx.anomaly_score();
             tx.process_logging();
-            let ids: Vec<u64> = tx.matched_rules().iter().filter(|m| m.logged).map(|m| m.id).collect();
+            let ids: Vec<u64> = tx
+                .matched_rules()
+                .iter()
+                .filter(|m| m.logged)
+                .map(|m| m.id)
+                .collect();
             serde_json::json!({
                 "blocked": interruption.is_some(),
                 "status": interruption.as_ref().map_or(200, |i| i.status),
@@ -94,5 +107,9 @@ pub(crate) fn regression(args: &WafRegressionArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{}", report.summary_line());
-    Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

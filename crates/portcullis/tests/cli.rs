@@ -43,7 +43,14 @@ fn serve(manifests: &Path, extra: &[&str], state: &Path) -> Server {
         .arg("serve")
         .arg("--manifests")
         .arg(manifests)
-        .args(["--http", &http.to_string(), "--https", &https.to_string(), "--admin", &admin.to_string()])
+        .args([
+            "--http",
+            &http.to_string(),
+            "--https",
+            &https.to_string(),
+            "--admin",
+            &admin.to_string(),
+        ])
         .arg("--state-dir")
         .arg(state)
         .args(extra)
@@ -52,7 +59,9 @@ fn serve(manifests: &Path, extra: &[&str], state: &Path) -> Server {
         .spawn()
         .unwrap();
     let server = Server { child, http, admin };
-    wait_until(Duration::from_secs(20), || get(server.admin, "localhost", "/readyz").0 == 200);
+    wait_until(Duration::from_secs(20), || {
+        get(server.admin, "localhost", "/readyz").0 == 200
+    });
     server
 }
 
@@ -81,7 +90,10 @@ fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).into_owned();
     let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -150,15 +162,36 @@ fn backend(body: &'static str) -> SocketAddr {
 #[test]
 fn check_reports_file_and_line_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("good.yaml"), manifest("a.test", free_addr())).unwrap();
-    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata: [oops\n").unwrap();
-    let out = Command::new(BIN).arg("check").arg("--manifests").arg(dir.path()).output().unwrap();
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        manifest("a.test", free_addr()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: [oops\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg("--manifests")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("bad.yaml:3:"), "{stdout}");
 
-    let ok = Command::new(BIN).args(["check", "--manifests"]).arg(workspace_root().join("examples")).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    let ok = Command::new(BIN)
+        .args(["check", "--manifests"])
+        .arg(workspace_root().join("examples"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 }
 
 #[test]
@@ -180,18 +213,27 @@ fn serve_routes_and_reloads_rejecting_broken_changes() {
     // Fix it and point the Service elsewhere: applied without restart.
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
     std::fs::write(dir.path().join("app.yaml"), manifest("app.test", two)).unwrap();
-    wait_until(Duration::from_secs(10), || get(server.http, "app.test", "/") == (200, "two".into()));
+    wait_until(Duration::from_secs(10), || {
+        get(server.http, "app.test", "/") == (200, "two".into())
+    });
 
     let (status, metrics) = get(server.admin, "localhost", "/metrics");
     assert_eq!(status, 200);
-    assert!(metrics.contains("nginx_ingress_controller_requests{"), "{metrics}");
+    assert!(
+        metrics.contains("nginx_ingress_controller_requests{"),
+        "{metrics}"
+    );
     assert!(metrics.contains("nginx_ingress_controller_config_last_reload_successful{"));
 }
 
 #[test]
 fn serve_bundled_example_with_demo_backends() {
     let state = tempfile::tempdir().unwrap();
-    let server = serve(&workspace_root().join("examples"), &["--demo"], state.path());
+    let server = serve(
+        &workspace_root().join("examples"),
+        &["--demo"],
+        state.path(),
+    );
     let mut backends = std::collections::BTreeSet::new();
     for _ in 0..4 {
         let (status, body) = get(server.http, "shop.localhost", "/cart");
@@ -199,7 +241,11 @@ fn serve_bundled_example_with_demo_backends() {
         let v: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
         backends.insert(v["backend"].as_str().unwrap().to_owned());
     }
-    assert_eq!(backends.len(), 2, "round robin over both demo backends: {backends:?}");
+    assert_eq!(
+        backends.len(),
+        2,
+        "round robin over both demo backends: {backends:?}"
+    );
     let (status, body) = get(server.http, "shop.localhost", "/api/orders/42");
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
@@ -212,8 +258,17 @@ fn eval(raw: &str, paranoia: Option<&str>) -> serde_json::Value {
     if let Some(p) = paranoia {
         cmd.args(["--paranoia", p]);
     }
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(raw.as_bytes()).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(raw.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     serde_json::from_slice(&out.stdout).unwrap()
@@ -227,7 +282,14 @@ fn waf_eval_blocks_sqli_and_passes_benign() {
     );
     assert_eq!(sqli["blocked"], true, "{sqli}");
     assert_eq!(sqli["status"], 403);
-    assert!(sqli["rules"].as_array().unwrap().iter().any(|r| r == 942100), "{sqli}");
+    assert!(
+        sqli["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == 942100),
+        "{sqli}"
+    );
     assert!(sqli["anomaly_score"].as_i64().unwrap() >= 5);
 
     let benign = eval(
@@ -243,7 +305,11 @@ fn waf_eval_reports_rule_errors_with_location() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("rules")).unwrap();
     std::fs::write(dir.path().join("crs-setup.conf.example"), "# empty\n").unwrap();
-    std::fs::write(dir.path().join("rules/BROKEN.conf"), "\nSecRule ARGS \"@nosuchop x\" \"id:1,phase:1,pass\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("rules/BROKEN.conf"),
+        "\nSecRule ARGS \"@nosuchop x\" \"id:1,phase:1,pass\"\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args(["waf", "eval", "--crs"])
         .arg(dir.path())
