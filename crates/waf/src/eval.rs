@@ -22,6 +22,9 @@ use crate::transaction::{
 use crate::transformations::Transform;
 use crate::variables::Var;
 
+/// (value address, value length, chain id) -> transformed value (`None`: unchanged).
+type TransformCache = HashMap<(usize, usize, u32), Option<Vec<u8>>, BuildHasherDefault<FastHasher>>;
+
 /// Per-transaction scratch space reused across rules.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -31,7 +34,7 @@ pub(crate) struct Scratch {
     /// from request/response data are cached (never collections or MATCHED_*), and the
     /// cache is cleared at the start of every phase, so an address always names the same
     /// bytes while an entry lives.
-    tcache: HashMap<(usize, usize, u32), Option<Vec<u8>>, BuildHasherDefault<FastHasher>>,
+    tcache: TransformCache,
 }
 
 impl Scratch {
