@@ -117,3 +117,40 @@ fn crs_compiles_and_detects() {
     let ids = logged(&tx);
     assert!(ids.contains(&941100), "{ids:?}");
 }
+
+#[test]
+fn crs_blocks_in_on_mode() {
+    let Some(mut rs) = load_crs(1) else { return };
+    rs.set_engine_mode(EngineMode::On);
+    let rs = Arc::new(rs);
+    let hdrs = [("Host", "localhost"), UA, ("Accept", "text/html")];
+    let tx = run(&rs, "GET", "/index.html?id=1&page=2", &hdrs, b"");
+    assert!(tx.interruption().is_none(), "{:?}", logged(&tx));
+    assert_eq!(tx.anomaly_score(), 0);
+
+    let tx = run(
+        &rs,
+        "GET",
+        "/?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        &hdrs,
+        b"",
+    );
+    let i = tx.interruption().expect("blocked");
+    assert_eq!((i.status, i.rule_id), (403, 949110));
+    // The blocking rule is in the log (logging phase still runs after the interruption).
+    assert!(logged(&tx).contains(&949110));
+
+    let form = b"comment=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E";
+    let hdrs = [
+        ("Host", "localhost"),
+        UA,
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let tx = run(&rs, "POST", "/post", &hdrs, form);
+    assert_eq!(
+        tx.interruption().map(|i| i.rule_id),
+        Some(949110),
+        "{:?}",
+        logged(&tx)
+    );
+}
