@@ -22,7 +22,7 @@ impl Rng {
         (0..n)
             .map(|_| {
                 let r = self.next();
-                if r % 4 == 0 {
+                if r.is_multiple_of(4) {
                     (r >> 8) as u8
                 } else {
                     alphabet[(r as usize >> 3) % alphabet.len()]
