@@ -152,5 +152,11 @@ tests:
         }
         let o = load_overrides(&crs().join("tests/regression/nginx-overrides.yaml")).unwrap();
         assert!(o.output_for(920100, 4).is_some());
+        for other in ["coraza-overrides.yaml", "httpd-overrides.yaml"] {
+            let path = crs().join("tests/regression").join(other);
+            if path.exists() {
+                load_overrides(&path).unwrap();
+            }
+        }
     }
 }
