@@ -389,6 +389,12 @@ impl Transaction {
             .map(|(_, v)| v.clone())
     }
 
+    /// Overrides the engine mode for this transaction only (e.g. one shared CRS rule set,
+    /// DetectionOnly for some routes and On for others). `ctl:ruleEngine` may still change it.
+    pub fn set_engine_mode(&mut self, mode: EngineMode) {
+        self.state.engine = Some(mode);
+    }
+
     /// The engine mode in force for this transaction (after `ctl:ruleEngine`).
     pub fn engine_mode(&self) -> EngineMode {
         self.state.engine.unwrap_or(self.rs.config.engine)

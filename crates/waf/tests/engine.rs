@@ -118,6 +118,12 @@ SecAction "id:2,phase:2,pass,log"
     );
     assert_eq!(ids(&tx), vec![1]);
 
+    let mut tx = rs.transaction();
+    tx.set_engine_mode(EngineMode::DetectionOnly);
+    tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+    assert!(tx.process_request_headers().is_none());
+    assert!(tx.process_request_body().is_none());
+
     let dirs = seclang::parse_str(text, "t.conf").unwrap();
     let mut rs = RuleSet::compile(&dirs, &MemLoader::new()).unwrap();
     rs.set_engine_mode(EngineMode::DetectionOnly);
