@@ -1,7 +1,7 @@
 //! Conformance of every transformation with libmodsecurity 3.0.15.
 //!
 //! `data/transformations_modsec.tsv` holds `name<TAB>input hex<TAB>output hex` rows that
-//! were produced once by libmodsecurity 3.0.15 itself (a rule `t:hexDecode,t:NAME,t:hexEncode`
+//! were produced once by libmodsecurity 3.0.15 itself (`data/transformations_modsec.py`: a rule
 //! per transformation, fed the hex input); the test only reads that file. Set
 //! `WAF_TRANSFORM_TSV=/path/file.tsv` to check another file of the same shape.
 
