@@ -9,7 +9,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::time::Instant;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
 
 use crate::event::{AccessEvent, AccessSink};
 use crate::pool::{Pool, PooledConn};
@@ -126,8 +129,17 @@ enum Kind {
     Upstream {
         inner: Incoming,
         conn: Option<(Arc<Pool>, PooledConn)>,
+        /// `proxy-read-timeout` between two reads of the upstream body.
+        read_timeout: Duration,
+        /// Armed while waiting for the next frame.
+        idle: Option<Pin<Box<Sleep>>>,
     },
 }
+
+/// The upstream stopped sending its body for longer than `proxy-read-timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream read timeout")]
+pub(crate) struct ReadTimeout;
 
 /// The body sent to the client.
 pub struct ResponseBody {
@@ -153,9 +165,18 @@ impl ResponseBody {
     }
 
     /// Streams an upstream body; `conn` returns to `pool` when it ends cleanly.
-    pub(crate) fn upstream(inner: Incoming, conn: Option<(Arc<Pool>, PooledConn)>) -> Self {
+    pub(crate) fn upstream(
+        inner: Incoming,
+        conn: Option<(Arc<Pool>, PooledConn)>,
+        read_timeout: Duration,
+    ) -> Self {
         let mut this = Self {
-            kind: Kind::Upstream { inner, conn },
+            kind: Kind::Upstream {
+                inner,
+                conn,
+                read_timeout,
+                idle: None,
+            },
             bytes: 0,
             finish: None,
         };
@@ -169,7 +190,7 @@ impl ResponseBody {
     }
 
     fn maybe_release(&mut self) {
-        if let Kind::Upstream { inner, conn } = &mut self.kind
+        if let Kind::Upstream { inner, conn, .. } = &mut self.kind
             && inner.is_end_stream()
             && let Some((pool, c)) = conn.take()
         {
@@ -203,10 +224,18 @@ impl Body for ResponseBody {
                 });
                 Poll::Ready(out)
             }
-            Kind::Upstream { inner, conn } => match Pin::new(inner).poll_frame(cx) {
+            Kind::Upstream {
+                inner,
+                conn,
+                read_timeout,
+                idle,
+            } => match Pin::new(inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(d) = frame.data_ref() {
                         this.bytes = this.bytes.saturating_add(d.len() as u64);
+                    }
+                    if let Some(sleep) = idle.as_mut() {
+                        sleep.as_mut().reset(Instant::now() + *read_timeout);
                     }
                     this.maybe_release();
                     Poll::Ready(Some(Ok(frame)))
@@ -219,7 +248,16 @@ impl Body for ResponseBody {
                     this.maybe_release();
                     Poll::Ready(None)
                 }
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    let timeout = *read_timeout;
+                    let sleep = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        // Abandon the upstream connection; the client sees a reset stream.
+                        *conn = None;
+                        return Poll::Ready(Some(Err(Box::new(ReadTimeout))));
+                    }
+                    Poll::Pending
+                }
             },
         }
     }

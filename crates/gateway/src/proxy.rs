@@ -416,6 +416,7 @@ impl Gateway {
         let body = ResponseBody::upstream(
             body,
             Some((Arc::clone(&self.pool), PooledConn { key, sender })),
+            settings.read_timeout,
         );
         Response::from_parts(parts, body)
     }

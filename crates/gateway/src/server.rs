@@ -259,12 +259,13 @@ impl Gateway {
                 };
                 match tls {
                     Ok(Ok(tls)) => {
-                        conn.tls_version = tls.get_ref().1.protocol_version().map(|v| match v {
-                            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
-                            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
-                            _ => "TLS",
-                        });
-                        let proto = match tls.get_ref().1.alpn_protocol() {
+                        let info = crate::tls::TlsInfo::from_stream(&tls);
+                        if info.is_acme_challenge() {
+                            // TLS-ALPN-01 validation: the handshake was the whole exchange.
+                            return;
+                        }
+                        conn.tls_version = info.version;
+                        let proto = match info.alpn.as_deref() {
                             Some(b"h2") => Proto::Http2,
                             Some(_) => Proto::Http1,
                             None => Proto::Detect,

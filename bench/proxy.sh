@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Portcullis vs nginx (Debian package) as plain reverse proxies in front of the same backend,
+# measured side by side in one run with wrk (HTTP/1.1 keep-alive).
+#
+#   bench/proxy.sh                    build portcullis (release) if needed, run, print a table
+#
+# Env (defaults): DURATION=10 (s per run) CONNS=32 THREADS=1 ROUNDS=3 WARMUP=2 (s, per target
+#   and workload, not recorded) PROXY_CPU=0 (core both proxies are pinned to, one at a time)
+#   OTHER_CPUS=1 (backend and wrk) ACCESS_LOG=on (both proxies write an access log file; "off"
+#   disables nginx's and sends Portcullis's to /dev/null) PORTCULLIS=path/to/binary (skip the build)
+#   KEEP=1 keeps the run directory.
+# Workloads: "get" (GET /bench?q=1, ~100-byte answer) and "post1k" (POST of 1024 bytes).
+# The backend is nginx answering a fixed 100-byte 200 and discarding bodies, so the proxies
+# are the bottleneck. Each proxy gets one worker on one core (nginx: worker_processes 1;
+# Portcullis: its runtime sizes itself to the one CPU taskset leaves it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-10} CONNS=${CONNS:-32} THREADS=${THREADS:-1} ROUNDS=${ROUNDS:-3} WARMUP=${WARMUP:-2}
+PROXY_CPU=${PROXY_CPU:-0} OTHER_CPUS=${OTHER_CPUS:-1} ACCESS_LOG=${ACCESS_LOG:-on}
+ADDR=127.0.0.1 PORT_BACKEND=19080 PORT_NGINX=19081 PORT_PC=19082 PORT_PC_TLS=19443 PORT_PC_ADMIN=19254
+
+missing=""
+for tool in wrk nginx taskset python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  echo "bench/proxy.sh: missing:$missing -- install with: apt-get install -y nginx wrk curl" >&2
+  exit 2
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ -z "${PORTCULLIS:-}" ]; then
+  echo "building portcullis (release)..." >&2
+  (cd "$ROOT" && cargo build --release -q -p portcullis)
+  PORTCULLIS="${CARGO_TARGET_DIR:-$ROOT/target}/release/portcullis"
+fi
+[ -x "$PORTCULLIS" ] || { echo "bench/proxy.sh: no portcullis binary at $PORTCULLIS" >&2; exit 2; }
+
+RUN=$(mktemp -d -t proxy-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "${KEEP:-0}" = 1 ]; then echo "run dir kept: $RUN" >&2; else rm -rf "$RUN"; fi
+}
+trap cleanup EXIT
+mkdir -p "$RUN"/{tmp,logs,manifests}
+
+# ---- backend: fixed 100-byte answer, bodies read and dropped ----
+BODY100=$(printf 'x%.0s' $(seq 1 99))
+nginx_conf() { # name port body
+  cat <<CONF
+daemon off;
+user root;
+worker_processes 1;
+pid $RUN/$1.pid;
+error_log $RUN/logs/$1.error.log warn;
+events { worker_connections 4096; }
+http {
+  client_body_temp_path $RUN/tmp/$1-body;
+  proxy_temp_path $RUN/tmp/$1-proxy;
+  fastcgi_temp_path $RUN/tmp/$1-fcgi;
+  uwsgi_temp_path $RUN/tmp/$1-uwsgi;
+  scgi_temp_path $RUN/tmp/$1-scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+$3
+}
+CONF
+}
+nginx_conf backend "$PORT_BACKEND" "
+  access_log off;
+  server {
+    listen $ADDR:$PORT_BACKEND;
+    location / { default_type text/plain; return 200 '$BODY100
+'; }
+  }" >"$RUN/backend.conf"
+
+if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"; PC_LOG="$RUN/logs/portcullis.access.log"
+else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
+
+# ---- nginx front, ingress-nginx-like proxy settings ----
+nginx_conf nginx "$PORT_NGINX" "
+  $NGX_LOG
+  client_max_body_size 1m;
+  client_body_buffer_size 8k;
+  upstream backend {
+    server $ADDR:$PORT_BACKEND;
+    keepalive 320;
+    keepalive_requests 10000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen $ADDR:$PORT_NGINX;
+    location / {
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Request-ID \$request_id;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Port \$server_port;
+      proxy_buffering off;
+      proxy_pass http://backend;
+    }
+  }" >"$RUN/nginx.conf"
+
+# ---- Portcullis: the same route as ordinary manifests ----
+cat >"$RUN/manifests/bench.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: $PORT_BACKEND}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: backend, namespace: default}
+subsets:
+  - addresses: [{ip: 127.0.0.1}]
+    ports: [{name: http, port: $PORT_BACKEND}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: bench, namespace: default}
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: bench.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: backend, port: {number: 80}}}
+YAML
+
+# ---- wrk script: one pre-built request, RESULT line with the numbers ----
+cat >"$RUN/wrk.lua" <<'LUA'
+wrk.method = os.getenv("BENCH_METHOD") or "GET"
+wrk.path = os.getenv("BENCH_PATH") or "/"
+wrk.headers["Host"] = "bench.example.com"
+wrk.headers["User-Agent"] = "proxy-bench/1"
+local size = tonumber(os.getenv("BENCH_BODY") or "0")
+if size > 0 then
+  wrk.body = string.rep("a", size)
+  wrk.headers["Content-Type"] = "application/octet-stream"
+end
+function done(s, lat, req)
+  local e = s.errors
+  io.write(string.format('RESULT {"rps":%.1f,"p50":%d,"p99":%d,"errors":%d,"requests":%d}\n',
+    s.requests / (s.duration / 1e6), lat:percentile(50), lat:percentile(99),
+    e.connect + e.read + e.write + e.timeout + e.status, s.requests))
+end
+LUA
+
+start() { # name cmd...
+  local name=$1; shift
+  "$@" >"$RUN/logs/$name.out" 2>&1 &
+  PIDS+=($!)
+}
+wait_port() { # port
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null -H 'Host: bench.example.com' "http://$ADDR:$1/"; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench/proxy.sh: nothing answers on port $1; logs in $RUN/logs" >&2; KEEP=1; exit 1
+}
+
+start backend taskset -c "$OTHER_CPUS" "$NGINX" -c "$RUN/backend.conf"
+start nginx taskset -c "$PROXY_CPU" "$NGINX" -c "$RUN/nginx.conf"
+start portcullis taskset -c "$PROXY_CPU" "$PORTCULLIS" serve --manifests "$RUN/manifests" \
+  --http "$ADDR:$PORT_PC" --https "$ADDR:$PORT_PC_TLS" --admin "$ADDR:$PORT_PC_ADMIN" --access-log "$PC_LOG"
+wait_port "$PORT_BACKEND"; wait_port "$PORT_NGINX"; wait_port "$PORT_PC"
+for p in "$PORT_NGINX" "$PORT_PC"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example.com' "http://$ADDR:$p/bench")
+  [ "$code" = 200 ] || { echo "bench/proxy.sh: port $p answers $code, expected 200" >&2; KEEP=1; exit 1; }
+done
+
+run_wrk() { # port workload duration
+  local method=GET body=0
+  [ "$2" = post1k ] && { method=POST; body=1024; }
+  BENCH_METHOD=$method BENCH_PATH="/bench?q=1" BENCH_BODY=$body \
+    taskset -c "$OTHER_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"$3s" --timeout 10s --latency \
+    -s "$RUN/wrk.lua" "http://$ADDR:$1" 2>&1 | sed -n 's/^RESULT //p'
+}
+
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS rounds; proxies on cpu $PROXY_CPU, backend+wrk on cpu $OTHER_CPUS; access log $ACCESS_LOG" >&2
+: >"$RUN/results.jsonl"
+for round in $(seq 1 "$ROUNDS"); do
+  for wl in get post1k; do
+    for target in nginx portcullis; do
+      port=$PORT_NGINX; [ "$target" = portcullis ] && port=$PORT_PC
+      run_wrk "$port" "$wl" "$WARMUP" >/dev/null
+      res=$(run_wrk "$port" "$wl" "$DURATION")
+      [ -n "$res" ] || { echo "no result for $target/$wl" >&2; continue; }
+      echo "{\"round\":$round,\"target\":\"$target\",\"workload\":\"$wl\",\"r\":$res}" >>"$RUN/results.jsonl"
+      echo "  round $round $wl $target: $res" >&2
+    done
+  done
+done
+
+python3 - "$RUN/results.jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def med(t, w, k):
+    v = [r["r"][k] for r in rows if r["target"] == t and r["workload"] == w]
+    return statistics.median(v) if v else float("nan")
+print(f"{'workload':<8} {'proxy':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+for w in ("get", "post1k"):
+    for t in ("nginx", "portcullis"):
+        print(f"{w:<8} {t:<11} {med(t,w,'rps'):>9.0f} {med(t,w,'p50')/1000:>8.2f} {med(t,w,'p99')/1000:>8.2f} {med(t,w,'errors'):>7.0f}")
+    rps = med("portcullis", w, "rps") / med("nginx", w, "rps")
+    p99 = med("portcullis", w, "p99") / med("nginx", w, "p99")
+    print(f"{w:<8} ratio portcullis/nginx: req/s x{rps:.2f}, p99 x{p99:.2f} (below 1 is better)")
+PY
