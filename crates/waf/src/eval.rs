@@ -397,31 +397,41 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
 
 fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
     for sv in &link.actions.setvars {
-        let key = String::from_utf8_lossy(&resolve::expand(&sv.key, &tx.data, Some(starter)))
-            .into_owned();
-        let lower = key.to_ascii_lowercase();
         let Some(idx) = collection_index(sv.collection.name()) else {
             continue;
         };
-        match &sv.op {
+        let (key, lower): (Cow<'_, str>, Cow<'_, str>) = match &sv.literal_key {
+            Some((k, l)) => (Cow::Borrowed(k.as_str()), Cow::Borrowed(l.as_str())),
+            None => {
+                let k = String::from_utf8_lossy(&resolve::expand(&sv.key, &tx.data, Some(starter)))
+                    .into_owned();
+                let l = k.to_ascii_lowercase();
+                (Cow::Owned(k), Cow::Owned(l))
+            }
+        };
+        let value = match &sv.op {
             SetOp::Unset => {
-                tx.data.cols[idx].remove(&lower);
+                tx.data.cols[idx].remove(lower.as_ref());
+                continue;
             }
-            SetOp::Set(t) => {
-                let v = resolve::expand(t, &tx.data, Some(starter));
-                tx.data.cols[idx].insert(lower, (key, v));
-            }
+            SetOp::Set(t) => resolve::expand(t, &tx.data, Some(starter)),
             SetOp::Add(t) | SetOp::Sub(t) => {
                 let delta = parse_num(&resolve::expand(t, &tx.data, Some(starter)));
                 let cur = tx.data.cols[idx]
-                    .get(&lower)
+                    .get(lower.as_ref())
                     .map_or(0, |(_, v)| parse_num(v));
                 let new = if matches!(sv.op, SetOp::Add(_)) {
                     cur.saturating_add(delta)
                 } else {
                     cur.saturating_sub(delta)
                 };
-                tx.data.cols[idx].insert(lower, (key, new.to_string().into_bytes()));
+                new.to_string().into_bytes()
+            }
+        };
+        match tx.data.cols[idx].get_mut(lower.as_ref()) {
+            Some(entry) => entry.1 = value,
+            None => {
+                tx.data.cols[idx].insert(lower.into_owned(), (key.into_owned(), value));
             }
         }
     }

@@ -308,9 +308,113 @@ impl Var {
 
     /// The canonical upper-case name, as used in `MATCHED_VAR_NAME`.
     pub fn name(self) -> &'static str {
-        VARS.iter()
-            .find(|(_, v, _)| *v == self)
-            .map_or("UNKNOWN", |(n, _, _)| n)
+        match self {
+            Var::Args => "ARGS",
+            Var::ArgsCombinedSize => "ARGS_COMBINED_SIZE",
+            Var::ArgsGet => "ARGS_GET",
+            Var::ArgsGetNames => "ARGS_GET_NAMES",
+            Var::ArgsNames => "ARGS_NAMES",
+            Var::ArgsPost => "ARGS_POST",
+            Var::ArgsPostNames => "ARGS_POST_NAMES",
+            Var::AuthType => "AUTH_TYPE",
+            Var::Duration => "DURATION",
+            Var::Env => "ENV",
+            Var::Files => "FILES",
+            Var::FilesCombinedSize => "FILES_COMBINED_SIZE",
+            Var::FilesNames => "FILES_NAMES",
+            Var::FilesSizes => "FILES_SIZES",
+            Var::FilesTmpNames => "FILES_TMPNAMES",
+            Var::FilesTmpContent => "FILES_TMP_CONTENT",
+            Var::FullRequest => "FULL_REQUEST",
+            Var::FullRequestLength => "FULL_REQUEST_LENGTH",
+            Var::Geo => "GEO",
+            Var::Global => "GLOBAL",
+            Var::HighestSeverity => "HIGHEST_SEVERITY",
+            Var::InboundDataError => "INBOUND_DATA_ERROR",
+            Var::Ip => "IP",
+            Var::MatchedVar => "MATCHED_VAR",
+            Var::MatchedVars => "MATCHED_VARS",
+            Var::MatchedVarsNames => "MATCHED_VARS_NAMES",
+            Var::MatchedVarName => "MATCHED_VAR_NAME",
+            Var::MscPcreLimitsExceeded => "MSC_PCRE_LIMITS_EXCEEDED",
+            Var::MultipartFlag(MultipartFlag::BoundaryQuoted) => "MULTIPART_BOUNDARY_QUOTED",
+            Var::MultipartFlag(MultipartFlag::BoundaryWhitespace) => {
+                "MULTIPART_BOUNDARY_WHITESPACE"
+            }
+            Var::MultipartFlag(MultipartFlag::CrlfLfLines) => "MULTIPART_CRLF_LF_LINES",
+            Var::MultipartFlag(MultipartFlag::DataAfter) => "MULTIPART_DATA_AFTER",
+            Var::MultipartFlag(MultipartFlag::DataBefore) => "MULTIPART_DATA_BEFORE",
+            Var::MultipartFilename => "MULTIPART_FILENAME",
+            Var::MultipartFlag(MultipartFlag::FileLimitExceeded) => "MULTIPART_FILE_LIMIT_EXCEEDED",
+            Var::MultipartFlag(MultipartFlag::HeaderFolding) => "MULTIPART_HEADER_FOLDING",
+            Var::MultipartFlag(MultipartFlag::InvalidHeaderFolding) => {
+                "MULTIPART_INVALID_HEADER_FOLDING"
+            }
+            Var::MultipartFlag(MultipartFlag::InvalidPart) => "MULTIPART_INVALID_PART",
+            Var::MultipartFlag(MultipartFlag::InvalidQuoting) => "MULTIPART_INVALID_QUOTING",
+            Var::MultipartFlag(MultipartFlag::LfLine) => "MULTIPART_LF_LINE",
+            Var::MultipartFlag(MultipartFlag::MissingSemicolon) => "MULTIPART_MISSING_SEMICOLON",
+            Var::MultipartName => "MULTIPART_NAME",
+            Var::MultipartPartHeaders => "MULTIPART_PART_HEADERS",
+            Var::MultipartFlag(MultipartFlag::StrictError) => "MULTIPART_STRICT_ERROR",
+            Var::MultipartFlag(MultipartFlag::UnmatchedBoundary) => "MULTIPART_UNMATCHED_BOUNDARY",
+            Var::OutboundDataError => "OUTBOUND_DATA_ERROR",
+            Var::PathInfo => "PATH_INFO",
+            Var::QueryString => "QUERY_STRING",
+            Var::RemoteAddr => "REMOTE_ADDR",
+            Var::RemoteHost => "REMOTE_HOST",
+            Var::RemotePort => "REMOTE_PORT",
+            Var::RemoteUser => "REMOTE_USER",
+            Var::ReqbodyError => "REQBODY_ERROR",
+            Var::ReqbodyErrorMsg => "REQBODY_ERROR_MSG",
+            Var::ReqbodyProcessor => "REQBODY_PROCESSOR",
+            Var::ReqbodyProcessorError => "REQBODY_PROCESSOR_ERROR",
+            Var::ReqbodyProcessorErrorMsg => "REQBODY_PROCESSOR_ERROR_MSG",
+            Var::RequestBasename => "REQUEST_BASENAME",
+            Var::RequestBody => "REQUEST_BODY",
+            Var::RequestBodyLength => "REQUEST_BODY_LENGTH",
+            Var::RequestCookies => "REQUEST_COOKIES",
+            Var::RequestCookiesNames => "REQUEST_COOKIES_NAMES",
+            Var::RequestFilename => "REQUEST_FILENAME",
+            Var::RequestHeaders => "REQUEST_HEADERS",
+            Var::RequestHeadersNames => "REQUEST_HEADERS_NAMES",
+            Var::RequestLine => "REQUEST_LINE",
+            Var::RequestMethod => "REQUEST_METHOD",
+            Var::RequestProtocol => "REQUEST_PROTOCOL",
+            Var::RequestUri => "REQUEST_URI",
+            Var::RequestUriRaw => "REQUEST_URI_RAW",
+            Var::Resource => "RESOURCE",
+            Var::ResponseBody => "RESPONSE_BODY",
+            Var::ResponseContentLength => "RESPONSE_CONTENT_LENGTH",
+            Var::ResponseContentType => "RESPONSE_CONTENT_TYPE",
+            Var::ResponseHeaders => "RESPONSE_HEADERS",
+            Var::ResponseHeadersNames => "RESPONSE_HEADERS_NAMES",
+            Var::ResponseProtocol => "RESPONSE_PROTOCOL",
+            Var::ResponseStatus => "RESPONSE_STATUS",
+            Var::Rule => "RULE",
+            Var::ServerAddr => "SERVER_ADDR",
+            Var::ServerName => "SERVER_NAME",
+            Var::ServerPort => "SERVER_PORT",
+            Var::Session => "SESSION",
+            Var::Sessionid => "SESSIONID",
+            Var::StatusLine => "STATUS_LINE",
+            Var::Time => "TIME",
+            Var::TimeDay => "TIME_DAY",
+            Var::TimeEpoch => "TIME_EPOCH",
+            Var::TimeHour => "TIME_HOUR",
+            Var::TimeMin => "TIME_MIN",
+            Var::TimeMon => "TIME_MON",
+            Var::TimeSec => "TIME_SEC",
+            Var::TimeWday => "TIME_WDAY",
+            Var::TimeYear => "TIME_YEAR",
+            Var::Tx => "TX",
+            Var::UniqueId => "UNIQUE_ID",
+            Var::UrlencodedError => "URLENCODED_ERROR",
+            Var::User => "USER",
+            Var::Userid => "USERID",
+            Var::WebserverErrorLog => "WEBSERVER_ERROR_LOG",
+            Var::Xml => "XML",
+        }
     }
 
     /// Persistent-style collections writable by `setvar` (in-transaction only here).
@@ -440,6 +544,13 @@ mod tests {
     fn table_sorted_unique() {
         for w in VARS.windows(2) {
             assert!(w[0].0 < w[1].0, "{} !< {}", w[0].0, w[1].0);
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for (_, var, keyed) in VARS {
+            assert_eq!(Var::lookup(var.name()), Some((*var, *keyed)), "{var:?}");
         }
     }
 

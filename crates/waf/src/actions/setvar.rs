@@ -27,6 +27,8 @@ pub struct SetVar {
     pub collection: Var,
     /// The key template.
     pub key: Template,
+    /// The key and its lower-cased form when it has no macros (the common case).
+    pub literal_key: Option<(String, String)>,
     /// The operation.
     pub op: SetOp,
 }
@@ -65,9 +67,15 @@ pub fn parse(v: &str) -> Result<SetVar, String> {
             }
         }
     };
+    let key = Template::parse(key);
+    let literal_key = key.literal().map(|k| {
+        let lower = k.to_ascii_lowercase();
+        (k, lower)
+    });
     Ok(SetVar {
         collection,
-        key: Template::parse(key),
+        key,
+        literal_key,
         op,
     })
 }
