@@ -128,7 +128,8 @@ impl Pool {
         });
     }
 
-    async fn connect(
+    /// A new connection to `key`, bypassing the idle list.
+    pub(crate) async fn connect(
         &self,
         key: &PoolKey,
         connect_timeout: Duration,

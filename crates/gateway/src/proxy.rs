@@ -354,7 +354,24 @@ impl Gateway {
             settings.read_timeout
         };
         let PooledConn { key, mut sender } = pooled;
-        let result = tokio::time::timeout(wait, sender.try_send_request(upstream_req)).await;
+        let mut result = tokio::time::timeout(wait, sender.try_send_request(upstream_req)).await;
+        if let Ok(Err(e)) = &mut result
+            && let Some(unsent) = e.take_message()
+        {
+            // The pooled connection died before the request was written (keep-alive race):
+            // nothing reached the upstream, so one fresh connection is safe for any method.
+            tracing::debug!(error = %e.error(), "stale upstream connection; reconnecting");
+            match self.pool.connect(&key, settings.connect_timeout).await {
+                Ok(fresh) => {
+                    sender = fresh;
+                    result = tokio::time::timeout(wait, sender.try_send_request(unsent)).await;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "upstream reconnect failed");
+                    return status_response(StatusCode::BAD_GATEWAY);
+                }
+            }
+        }
         let mut resp = match result {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {

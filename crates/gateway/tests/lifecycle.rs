@@ -157,3 +157,38 @@ async fn access_events_are_reported() {
     assert!(e.bytes_out > r.body.len() as u64);
     assert!(e.bytes_in > 0);
 }
+
+#[tokio::test]
+async fn upstream_closing_idle_connections_causes_no_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A backend that answers one request per connection, keeps it "alive" briefly, then
+    // closes it without saying so.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            });
+        }
+    });
+    let up = upstream("closing", vec![addr]);
+    let gw = start(simple(&up, RouteSettings::default())).await;
+    for _ in 0..8 {
+        let r = get(gw.addr, "x", "/").await;
+        assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "ok"));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
