@@ -8,7 +8,30 @@
 //!   [`CancellationToken`] fires, then drain in-flight requests within
 //!   [`GatewayOptions::drain_timeout`].
 //! - [`GatewayOptions`]: hardening limits, health-check thresholds, pool sizes.
-//! - [`AccessSink`]: receives one [`AccessEvent`] per request.
+//! - [`AccessSink`]: receives one [`AccessEvent`] per request ([`TelemetrySink`] writes the
+//!   access log and observes the metrics).
+//!
+//! Behaviour worth knowing (ingress-nginx semantics unless noted):
+//! - Client address: the TCP peer (or the PROXY header source when `use-proxy-protocol`);
+//!   `X-Forwarded-For` (walked from the right, skipping trusted hops) / `X-Real-IP` and
+//!   `X-Forwarded-Proto/Host/Port` are honoured only when `use-forwarded-headers` is on and the
+//!   peer is in `proxy-real-ip-cidr`. Upstream gets `X-Forwarded-For` (appended when trusted,
+//!   replaced otherwise), `X-Real-IP`, `X-Forwarded-Proto/Host/Port`, `X-Scheme`, and an
+//!   `X-Request-ID` (kept from the client or 32 random hex characters). `Host` is preserved.
+//! - Retries: connect errors and connect timeouts are retried on another endpoint up to
+//!   `proxy-next-upstream-tries` attempts; errors after the request was sent are not (502),
+//!   except a pooled connection found dead before anything was written (one fresh resend).
+//! - Timeouts: `proxy-connect-timeout` covers TCP + TLS connect (504 when the last attempt
+//!   timed out, else 502); `proxy-read-timeout` bounds the wait for the response head and
+//!   each gap between body chunks (504 before the head, stream reset after); with a request
+//!   body the head wait is `proxy-send-timeout + proxy-read-timeout`. WebSocket tunnels have
+//!   no idle timeout.
+//! - Passive health: see [`HealthOptions`] (nginx `max_fails=1 fail_timeout=10s`); connect
+//!   failures and read timeouts count, 5xx responses do not.
+//! - Limits: `proxy-body-size` gives 413 from `Content-Length` before connecting, or
+//!   mid-stream for chunked / HTTP/2 bodies (the body is streamed, never buffered);
+//!   414/431/400 per [`GatewayOptions`]; a connection that sends nothing, or idles between
+//!   requests, is closed after [`GatewayOptions::header_read_timeout`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
