@@ -3,7 +3,6 @@
 
 #![forbid(unsafe_code)]
 
-mod access;
 mod check;
 mod cli;
 mod demo;

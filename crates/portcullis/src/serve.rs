@@ -11,13 +11,13 @@ use anyhow::Context as _;
 use config::model::{Model, Problem};
 use gateway::admin::AdminState;
 use gateway::tls::TlsManager;
-use gateway::{CancellationToken, Gateway, GatewayOptions};
+use gateway::{CancellationToken, Gateway, GatewayOptions, TelemetrySink};
 use telemetry::{AccessLog, Metrics, MetricsConfig};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+use crate::demo;
 use crate::settings::Settings;
-use crate::{access, demo};
 
 /// Ports of the built-in demo backends the bundled example's Endpoints point at.
 const DEMO_BACKENDS: [(&str, &str); 2] =
@@ -50,8 +50,10 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => AccessLog::stdout().context("access log on stdout")?,
     };
-    let access_log = Arc::new(access_log);
-    let sink = access::sink(Arc::clone(&access_log), Arc::clone(&metrics));
+    let sink = Arc::new(TelemetrySink::new(
+        access_log.clone(),
+        Some(Arc::clone(&metrics)),
+    ));
 
     let (tls, report) = TlsManager::with_model(&model).context("TLS configuration")?;
     for skipped in &report.skipped {
@@ -119,7 +121,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    access_log.flush();
+    access_log.close();
     Ok(code)
 }
 
