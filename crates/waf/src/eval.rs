@@ -54,7 +54,11 @@ pub(crate) struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // splitmix64 finaliser: spread entropy over all bits (hashbrown uses both ends).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
@@ -342,7 +346,8 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                             } else if let (Cow::Borrowed(raw), false) =
                                 (&item.value, link.transforms.is_empty())
                             {
-                                if !cacheable(item.var) {
+                                // Short values transform faster than a cache lookup.
+                                if raw.len() < 64 || !cacheable(item.var) {
                                     let v = transform_one(raw, &link.transforms);
                                     eval_value(&v, &item, &mut recs);
                                     return;
