@@ -165,11 +165,11 @@ fn watch(
     use notify::Watcher as _;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            if !event.kind.is_access() {
-                // The receiver lives as long as the process; a send error only happens at exit.
-                let _ = tx.send(());
-            }
+        if let Ok(event) = event
+            && !event.kind.is_access()
+        {
+            // The receiver lives as long as the process; a send error only happens at exit.
+            let _ = tx.send(());
         }
     })
     .context("file watcher")?;
