@@ -21,6 +21,7 @@ pub mod model;
 mod objects;
 mod router;
 mod tls;
+pub mod waf;
 mod yaml;
 
 use std::path::Path;

@@ -240,6 +240,8 @@ pub struct RouteSettings {
     pub body_size_limit: Option<u64>,
     /// Every annotation under the prefix, as written, for later features (WAF, limits).
     pub annotations: BTreeMap<String, String>,
+    /// WAF annotations (`enable-modsecurity`, `modsecurity-snippet`, `lua-resty-waf*`).
+    pub waf: crate::waf::WafSettings,
 }
 
 impl Default for RouteSettings {
@@ -258,6 +260,7 @@ impl Default for RouteSettings {
             backend_protocol: BackendProtocol::Http,
             body_size_limit: Some(1024 * 1024),
             annotations: BTreeMap::new(),
+            waf: crate::waf::WafSettings::default(),
         }
     }
 }

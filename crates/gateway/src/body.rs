@@ -36,6 +36,8 @@ pub(crate) struct BodyStats {
 
 /// The client's body, streamed to the upstream, cut off at the size limit.
 pub(crate) struct RequestBody {
+    /// Bytes already read from `inner` (by the WAF), sent first.
+    prefix: Option<Bytes>,
     inner: Option<Incoming>,
     limit: Option<u64>,
     seen: u64,
@@ -46,11 +48,20 @@ impl RequestBody {
     /// Wraps `inner` with an optional byte `limit`.
     pub(crate) fn new(inner: Option<Incoming>, limit: Option<u64>, stats: Arc<BodyStats>) -> Self {
         Self {
+            prefix: None,
             inner,
             limit,
             seen: 0,
             stats,
         }
+    }
+}
+
+impl RequestBody {
+    /// Sends `prefix` (the part of the body the WAF buffered) before the rest of the body.
+    pub(crate) fn with_prefix(mut self, prefix: Option<Bytes>) -> Self {
+        self.prefix = prefix.filter(|p| !p.is_empty());
+        self
     }
 }
 
@@ -63,6 +74,19 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(data) = this.prefix.take() {
+            let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+            this.seen = this.seen.saturating_add(len);
+            this.stats.bytes.store(this.seen, Ordering::Relaxed);
+            if let Some(limit) = this.limit
+                && this.seen > limit
+            {
+                this.stats.too_large.store(true, Ordering::Relaxed);
+                this.inner = None;
+                return Poll::Ready(Some(Err(Box::new(TooLarge(limit)))));
+            }
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -89,10 +113,20 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.prefix.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(p) = &self.prefix {
+            let n = u64::try_from(p.len()).unwrap_or(u64::MAX);
+            return if self.inner.as_ref().is_none_or(Body::is_end_stream) {
+                SizeHint::with_exact(n)
+            } else {
+                let mut h = SizeHint::new();
+                h.set_lower(n);
+                h
+            };
+        }
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)

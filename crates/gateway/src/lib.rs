@@ -49,6 +49,7 @@ pub mod proxy_protocol;
 mod router;
 mod server;
 pub mod tls;
+pub mod waf;
 
 pub use event::{AccessEvent, AccessSink, TelemetrySink};
 pub use options::{GatewayOptions, HealthOptions};

@@ -52,6 +52,8 @@ pub struct GatewayOptions {
     pub pool_idle_timeout: Duration,
     /// Port used in `ssl-redirect` locations; `None` or 443 means no explicit port.
     pub https_redirect_port: Option<u16>,
+    /// The WAF (shared CRS rule set and global settings); `None` = no WAF.
+    pub waf: Option<std::sync::Arc<crate::waf::Waf>>,
 }
 
 impl Default for GatewayOptions {
@@ -66,6 +68,7 @@ impl Default for GatewayOptions {
             pool_max_idle_per_endpoint: 320,
             pool_idle_timeout: Duration::from_secs(60),
             https_redirect_port: None,
+            waf: None,
         }
     }
 }

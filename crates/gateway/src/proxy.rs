@@ -29,6 +29,10 @@ struct Ctx {
     start: Instant,
     head_bytes: u64,
     req_stats: Option<Arc<BodyStats>>,
+    /// Body bytes the WAF buffered (sent before the rest).
+    waf_body: Option<Bytes>,
+    /// WAF transaction awaiting the response phases.
+    waf_tx: Option<Box<crate::waf::WafTx>>,
 }
 
 impl Gateway {
@@ -48,6 +52,8 @@ impl Gateway {
             start,
             head_bytes: head_size(&req),
             req_stats: None,
+            waf_body: None,
+            waf_tx: None,
         };
 
         if let Some(status) = self.check_limits(&req) {
@@ -104,6 +110,15 @@ impl Gateway {
             return self.finish(status_response(StatusCode::PAYLOAD_TOO_LARGE), ctx);
         }
 
+        // WAF phases 1-2 (crate::waf), before any upstream is contacted.
+        let req = match self.waf_request(req, settings, &conn, &mut ctx.event).await {
+            crate::waf::ReqVerdict::Pass(req, body, tx) => {
+                (ctx.waf_body, ctx.waf_tx) = (body, tx);
+                req
+            }
+            crate::waf::ReqVerdict::Respond(resp) => return self.finish(resp, ctx),
+        };
+
         let Some(rt) = snap.upstream(upstream).cloned() else {
             return self.finish(status_response(StatusCode::BAD_GATEWAY), ctx);
         };
@@ -125,6 +140,9 @@ impl Gateway {
                 &mut ctx,
             )
             .await;
+        if let Some(tx) = ctx.waf_tx.take() {
+            resp = tx.finish_response(resp);
+        }
         if hsts {
             let mut v = format!("max-age={}", global.hsts_max_age);
             if global.hsts_include_subdomains {
@@ -260,8 +278,10 @@ impl Gateway {
         ctx.event.request_id = request_id.to_str().unwrap_or_default().to_owned();
         let stats = Arc::new(BodyStats::default());
         ctx.req_stats = Some(Arc::clone(&stats));
-        let has_body = !http_body::Body::is_end_stream(&body);
-        let body = RequestBody::new(Some(body), settings.body_size_limit, Arc::clone(&stats));
+        let waf_body = ctx.waf_body.take();
+        let has_body = !http_body::Body::is_end_stream(&body) || waf_body.is_some();
+        let body = RequestBody::new(Some(body), settings.body_size_limit, Arc::clone(&stats))
+            .with_prefix(waf_body);
         let mut upstream_req = Request::from_parts(parts, body);
         *upstream_req.uri_mut() = upstream_uri;
         *upstream_req.version_mut() = Version::HTTP_11;

@@ -21,6 +21,7 @@ mod eval;
 pub mod internal;
 pub mod macros;
 mod multipart_glue;
+mod overlay;
 pub mod operators;
 mod resolve;
 mod rule;

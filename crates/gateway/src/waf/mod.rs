@@ -1,0 +1,254 @@
+//! The WAF on the request path (issue #4).
+//!
+//! - [`WafOptions`] / [`Waf::new`]: the global settings and the CRS rule set, compiled ONCE
+//!   ([`profile::compile`]) and shared as `Arc<waf::RuleSet>` by every Ingress.
+//! - Per Ingress, [`config::waf::WafSettings`] (from annotations) becomes a cheap overlay on
+//!   each transaction: engine mode, pre-seeded TX variables (thresholds, paranoia), removed
+//!   rule ids / tags / targets, plus an optional small rule set compiled from the snippet's
+//!   `SecRule` additions (compiled once per snippet and cached).
+//! - [`Waf::inspect_request`] runs phases 1 and 2 before the upstream is contacted, buffering
+//!   the body up to [`WafOptions::body_limit`] only when the WAF is on for the route.
+//! - Every transaction with a logged match leaves one [`telemetry::events::SecurityEvent`]
+//!   (joined to the access event by `request_id`) and updates [`WafMetrics`].
+
+pub mod profile;
+mod request;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+
+use config::waf::{WafMode, WafSettings};
+use parking_lot::Mutex;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use seclang::ast::Directive;
+use telemetry::events::SecuritySink;
+
+pub use request::{ReqVerdict, WafTx};
+
+/// Errors building the WAF.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WafError {
+    /// `--crs DIR` is not a CRS folder.
+    #[error("{0}: not an OWASP CRS folder (expected rules/REQUEST-901-INITIALIZATION.conf)")]
+    NotCrs(PathBuf),
+    /// No CRS in the usual locations.
+    #[error(
+        "the WAF is on but no OWASP CRS was found in {locations}; pass --crs DIR, install Debian's modsecurity-crs, or use --waf off",
+        locations = profile::CRS_LOCATIONS.join(", ")
+    )]
+    NoCrs,
+    /// The rule text did not parse.
+    #[error("CRS rules: {0}")]
+    Parse(String),
+    /// The rules did not compile.
+    #[error("CRS rules: {0}")]
+    Compile(String),
+    /// Metrics registration failed.
+    #[error("WAF metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// What to do with a request body larger than [`WafOptions::body_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyLimitAction {
+    /// Block mode: answer 413 (detect mode always inspects the first part and forwards all).
+    #[default]
+    Reject,
+    /// Inspect the first `body_limit` bytes and forward the whole body.
+    ProcessPartial,
+}
+
+/// Global WAF settings (`--waf`, `--crs`, `--paranoia`, thresholds, ...).
+#[derive(Debug, Clone)]
+pub struct WafOptions {
+    /// Global mode; `Off` disables the WAF whatever the annotations say.
+    pub mode: WafMode,
+    /// The CRS folder (see [`profile::find_crs`]).
+    pub crs_dir: PathBuf,
+    /// Blocking paranoia level 1-4 (CRS default 1).
+    pub paranoia: u8,
+    /// Inbound anomaly score threshold (CRS default 5).
+    pub inbound_threshold: u32,
+    /// Outbound anomaly score threshold (CRS default 4).
+    pub outbound_threshold: u32,
+    /// Request body bytes buffered and inspected (default 1 MiB).
+    pub body_limit: u64,
+    /// What to do beyond `body_limit`.
+    pub body_limit_action: BodyLimitAction,
+    /// Run phases 3 (response headers) for WAF-enabled routes.
+    pub response_inspection: bool,
+    /// Apply the WAF to every Ingress that does not turn it off, not only annotated ones.
+    pub all_ingresses: bool,
+}
+
+impl WafOptions {
+    /// Defaults (detect, PL1, 5/4, 1 MiB, reject, no response inspection) for `crs_dir`.
+    pub fn new(crs_dir: PathBuf) -> Self {
+        Self {
+            mode: WafMode::Detect,
+            crs_dir,
+            paranoia: 1,
+            inbound_threshold: 5,
+            outbound_threshold: 4,
+            body_limit: 1024 * 1024,
+            body_limit_action: BodyLimitAction::Reject,
+            response_inspection: false,
+            all_ingresses: false,
+        }
+    }
+}
+
+/// Prometheus series of the WAF.
+#[derive(Debug, Clone)]
+pub struct WafMetrics {
+    /// `portcullis_waf_requests_total{namespace,ingress,action}`: transactions with matches.
+    pub requests: IntCounterVec,
+    /// `portcullis_waf_rule_matches_total{namespace,ingress,action,rule_id,category}`.
+    pub rules: IntCounterVec,
+    /// `portcullis_waf_evaluation_seconds{phase}`: CPU time in the engine per request.
+    pub latency: HistogramVec,
+}
+
+impl WafMetrics {
+    /// Creates and registers the series in `registry`.
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "portcullis_waf_requests_total",
+                "Requests with WAF rule matches, by Ingress and action (blocked/detected)",
+            ),
+            &["namespace", "ingress", "action"],
+        )?;
+        let rules = IntCounterVec::new(
+            Opts::new(
+                "portcullis_waf_rule_matches_total",
+                "Logged WAF rule matches by Ingress, action, rule id and category",
+            ),
+            &["namespace", "ingress", "action", "rule_id", "category"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "portcullis_waf_evaluation_seconds",
+                "Time spent evaluating WAF rules per request",
+            )
+            .buckets(vec![
+                0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01,
+                0.025, 0.05, 0.1,
+            ]),
+            &["phase"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(rules.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Self {
+            requests,
+            rules,
+            latency,
+        })
+    }
+}
+
+type SnippetCache = HashMap<usize, (Weak<Vec<Directive>>, Option<Arc<waf::RuleSet>>)>;
+
+/// The WAF: global options, the shared CRS rule set, snippet rule sets, event sink, metrics.
+pub struct Waf {
+    pub(crate) opts: WafOptions,
+    pub(crate) base: Arc<waf::RuleSet>,
+    /// Snippet rule sets, keyed by the address of the parsed snippet (checked by `Weak`).
+    snippets: Mutex<SnippetCache>,
+    pub(crate) sink: Option<Arc<dyn SecuritySink>>,
+    pub(crate) metrics: Option<WafMetrics>,
+}
+
+impl std::fmt::Debug for Waf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waf")
+            .field("opts", &self.opts)
+            .field("rules", &self.base.rule_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Waf {
+    /// Compiles the CRS at `opts.crs_dir` (once; a few seconds of CPU).
+    pub fn new(opts: WafOptions) -> Result<Self, WafError> {
+        let base = profile::compile(&opts.crs_dir, opts.body_limit, opts.response_inspection)?;
+        Ok(Self::with_rules(opts, base))
+    }
+
+    /// A WAF over an already compiled rule set (tests, reloads that keep the rules).
+    pub fn with_rules(opts: WafOptions, base: Arc<waf::RuleSet>) -> Self {
+        Self {
+            opts,
+            base,
+            snippets: Mutex::new(HashMap::new()),
+            sink: None,
+            metrics: None,
+        }
+    }
+
+    /// Sends security events to `sink` (e.g. the access log's [`telemetry::AccessLog`]).
+    pub fn with_sink(mut self, sink: Arc<dyn SecuritySink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Registers and feeds the WAF metrics.
+    pub fn with_metrics(mut self, registry: &Registry) -> Result<Self, WafError> {
+        self.metrics = Some(WafMetrics::register(registry)?);
+        Ok(self)
+    }
+
+    /// The shared compiled rule set.
+    pub fn rules(&self) -> &Arc<waf::RuleSet> {
+        &self.base
+    }
+
+    /// The global options.
+    pub fn options(&self) -> &WafOptions {
+        &self.opts
+    }
+
+    /// The mode in force for a route: `Off` unless the global mode is on and the route
+    /// enables the WAF (or `all_ingresses` and the route does not turn it off).
+    pub fn mode_for(&self, s: &WafSettings) -> WafMode {
+        if self.opts.mode == WafMode::Off {
+            return WafMode::Off;
+        }
+        let on = match s.enabled {
+            Some(e) => e,
+            None => self.opts.all_ingresses,
+        };
+        if !on {
+            return WafMode::Off;
+        }
+        s.mode.unwrap_or(self.opts.mode)
+    }
+
+    /// The compiled snippet rule set of a route (compiled on first use, then cached).
+    pub(crate) fn snippet_rules(&self, s: &WafSettings) -> Option<Arc<waf::RuleSet>> {
+        let parsed = s.snippet_rules.as_ref()?;
+        let key = Arc::as_ptr(parsed) as usize;
+        let mut cache = self.snippets.lock();
+        if let Some((weak, rs)) = cache.get(&key)
+            && weak.upgrade().is_some_and(|p| Arc::ptr_eq(&p, parsed))
+        {
+            return rs.clone();
+        }
+        let compiled = match waf::RuleSet::compile(parsed, &seclang::loader::MemLoader::new()) {
+            Ok(mut rs) => {
+                rs.set_engine_mode(waf::EngineMode::On);
+                Some(Arc::new(rs))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "modsecurity-snippet rules do not compile; ignored");
+                None
+            }
+        };
+        cache.retain(|_, (w, _)| w.strong_count() > 0);
+        cache.insert(key, (Arc::downgrade(parsed), compiled.clone()));
+        compiled
+    }
+}

@@ -1,0 +1,101 @@
+//! The shared WAF rule text: ModSecurity's recommended base settings (as the CRS project's
+//! nginx image uses them), then the CRS setup and rules. Compiled once per process and
+//! shared by every Ingress; per-Ingress and global choices (paranoia level, thresholds) are
+//! TX variables seeded per transaction, since CRS 901 only sets them when they are unset.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use seclang::loader::FsLoader;
+
+use super::WafError;
+
+/// Usual CRS install locations, tried in order when `--crs` is not given.
+pub const CRS_LOCATIONS: [&str; 6] = [
+    "/usr/share/modsecurity-crs",
+    "/etc/modsecurity/crs",
+    "/usr/local/share/modsecurity-crs",
+    "/etc/nginx/owasp-modsecurity-crs",
+    "/opt/owasp-crs",
+    "/usr/share/owasp-modsecurity-crs",
+];
+
+/// Whether `dir` looks like a CRS folder (`rules/REQUEST-901-INITIALIZATION.conf`).
+pub fn is_crs_dir(dir: &Path) -> bool {
+    dir.join("rules").join("REQUEST-901-INITIALIZATION.conf").is_file()
+}
+
+/// The CRS folder: `explicit` when given (it must be a CRS folder), else the first usual
+/// location that is one.
+pub fn find_crs(explicit: Option<&Path>) -> Result<PathBuf, WafError> {
+    if let Some(dir) = explicit {
+        if is_crs_dir(dir) {
+            return Ok(dir.to_path_buf());
+        }
+        return Err(WafError::NotCrs(dir.to_path_buf()));
+    }
+    CRS_LOCATIONS
+        .iter()
+        .map(PathBuf::from)
+        .find(|d| is_crs_dir(d))
+        .ok_or(WafError::NoCrs)
+}
+
+/// The setup file of a CRS folder: `crs-setup.conf`, else the shipped example, else
+/// Debian's `/etc/modsecurity/crs/crs-setup.conf`.
+fn setup_file(crs: &Path) -> Option<PathBuf> {
+    [
+        crs.join("crs-setup.conf"),
+        crs.join("crs-setup.conf.example"),
+        PathBuf::from("/etc/modsecurity/crs/crs-setup.conf"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// The full rule text: base engine settings, CRS setup, CRS rules. `body_limit` is the
+/// request body inspection limit (bytes); `response_body` turns response body access on.
+pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
+    let crs_s = crs.display();
+    let resp = if response_body { "On" } else { "Off" };
+    let mut t = format!(
+        "SecRuleEngine On\n\
+         SecRequestBodyAccess On\n\
+         SecRule REQUEST_HEADERS:Content-Type \"^(?:application(?:/soap\\+|/)|text/)xml\" \"id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML\"\n\
+         SecRule REQUEST_HEADERS:Content-Type \"^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n\
+         SecRequestBodyLimit {body_limit}\n\
+         SecRequestBodyNoFilesLimit {body_limit}\n\
+         SecRequestBodyLimitAction ProcessPartial\n\
+         SecRequestBodyJsonDepthLimit 512\n\
+         SecArgumentsLimit 1000\n\
+         SecRule &ARGS \"@ge 1000\" \"id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count',severity:2\"\n\
+         SecRule REQBODY_ERROR \"!@eq 0\" \"id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{{reqbody_error_msg}}',severity:2\"\n\
+         SecRule MULTIPART_STRICT_ERROR \"!@eq 0\" \"id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation'\"\n\
+         SecRule MULTIPART_UNMATCHED_BOUNDARY \"@eq 1\" \"id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'\"\n\
+         SecRule TX:/^MSC_/ \"!@streq 0\" \"id:200005,phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{{MATCHED_VAR_NAME}}'\"\n\
+         SecResponseBodyAccess {resp}\n\
+         SecResponseBodyMimeType text/plain text/html text/xml application/json\n\
+         SecResponseBodyLimit 524288\n\
+         SecResponseBodyLimitAction ProcessPartial\n\
+         SecArgumentSeparator &\n\
+         SecCookieFormat 0\n"
+    );
+    if let Some(setup) = setup_file(crs) {
+        t.push_str(&format!("Include {}\n", setup.display()));
+    }
+    t.push_str(&format!(
+        "IncludeOptional {crs_s}/rules/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf\n\
+         Include {crs_s}/rules/*.conf\n"
+    ));
+    t
+}
+
+/// Parses and compiles the shared rule set (seconds of CPU: call once).
+pub fn compile(crs: &Path, body_limit: u64, response_body: bool) -> Result<Arc<waf::RuleSet>, WafError> {
+    let text = rule_text(crs, body_limit, response_body);
+    let directives = seclang::parse_with(&text, "<portcullis waf>", &seclang::Options::with_includes(), &FsLoader)
+        .map_err(|e| WafError::Parse(e.to_string()))?;
+    let mut rules = waf::RuleSet::compile(&directives, &FsLoader).map_err(|e| WafError::Compile(e.to_string()))?;
+    rules.set_engine_mode(waf::EngineMode::On);
+    Ok(Arc::new(rules))
+}
