@@ -192,6 +192,22 @@ pub(crate) fn parse<'a>(
     s
 }
 
+/// Reads the WAF settings from annotations given by short name (`enable-modsecurity`, ...,
+/// prefix already removed). Returns the settings and the problems (`key: reason`). For tests
+/// and tools; manifests go through [`crate::load_dir`].
+pub fn from_annotations(
+    short: &std::collections::BTreeMap<String, String>,
+) -> (WafSettings, Vec<String>) {
+    let get = |name: &str| {
+        short
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v.trim()))
+    };
+    let mut problems = Vec::new();
+    let s = parse(&get, &mut |k, r| problems.push(format!("{k}: {r}")));
+    (s, problems)
+}
+
 fn ranges(ids: &[seclang::ast::IdRange]) -> Vec<(u64, u64)> {
     ids.iter().map(|r| (r.start, r.end)).collect()
 }
