@@ -77,6 +77,8 @@ pub struct ConfigFile {
     /// ConfigMap `use-proxy-protocol`.
     #[serde(alias = "use-proxy-protocol")]
     pub use_proxy_protocol: Option<bool>,
+    /// WAF settings (issue #4).
+    pub waf: Option<crate::waf::WafFile>,
 }
 
 fn cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<IpNet>>, D::Error> {

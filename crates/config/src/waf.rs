@@ -64,6 +64,39 @@ pub struct WafSettings {
     pub transaction_id: Option<String>,
 }
 
+/// The `waf:` section of the config file (flags of `portcullis serve` override it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WafFile {
+    /// `--waf`: `off`, `detect` (default) or `block`.
+    pub mode: Option<String>,
+    /// `--crs`: the CRS folder.
+    pub crs: Option<std::path::PathBuf>,
+    /// `--paranoia`: blocking paranoia level 1-4.
+    pub paranoia: Option<u8>,
+    /// `--waf-inbound-threshold` (CRS default 5).
+    #[serde(alias = "inbound-threshold")]
+    pub inbound_threshold: Option<u32>,
+    /// `--waf-outbound-threshold` (CRS default 4).
+    #[serde(alias = "outbound-threshold")]
+    pub outbound_threshold: Option<u32>,
+    /// `--waf-body-limit`: request body bytes inspected.
+    #[serde(alias = "body-limit")]
+    pub body_limit: Option<u64>,
+    /// `--waf-body-limit-action`: `reject` or `process-partial`.
+    #[serde(alias = "body-limit-action")]
+    pub body_limit_action: Option<String>,
+    /// `--waf-response-inspection`.
+    #[serde(alias = "response-inspection")]
+    pub response_inspection: Option<bool>,
+    /// `--waf-all-ingresses`: run for every Ingress that does not turn it off.
+    #[serde(alias = "all-ingresses")]
+    pub all_ingresses: Option<bool>,
+    /// `--security-log`: security events file (default: the access log stream).
+    #[serde(alias = "security-log")]
+    pub security_log: Option<std::path::PathBuf>,
+}
+
 /// Settings directives a snippet may not use: they change process-wide state.
 fn refused_setting(name: &str) -> bool {
     !name.eq_ignore_ascii_case("SecRuleEngine")
@@ -146,7 +179,10 @@ pub(crate) fn parse<'a>(
             Ok(n) if (1..=10_000).contains(&n) => s
                 .tx_vars
                 .push(("inbound_anomaly_score_threshold".into(), n.to_string())),
-            _ => problem(key, format!("`{v}` is not an anomaly score threshold (1-10000)")),
+            _ => problem(
+                key,
+                format!("`{v}` is not an anomaly score threshold (1-10000)"),
+            ),
         }
     }
     for name in [
@@ -178,16 +214,20 @@ pub(crate) fn parse<'a>(
     if let Some((key, text)) = get("modsecurity-snippet") {
         parse_snippet(&mut s, key, text, problem);
         if s.enabled == Some(false) {
-            problem(key, "modsecurity-snippet is set but the WAF is off for this Ingress".into());
-        }
-    }
-    if s.enabled != Some(true) && !s.tx_vars.is_empty() && s.enabled.is_none() {
-        if let Some((key, _)) = get("lua-resty-waf-score-threshold") {
             problem(
                 key,
-                "a score threshold is set but no annotation enables the WAF for this Ingress".into(),
+                "modsecurity-snippet is set but the WAF is off for this Ingress".into(),
             );
         }
+    }
+    if s.enabled.is_none()
+        && !s.tx_vars.is_empty()
+        && let Some((key, _)) = get("lua-resty-waf-score-threshold")
+    {
+        problem(
+            key,
+            "a score threshold is set but no annotation enables the WAF for this Ingress".into(),
+        );
     }
     s
 }
@@ -242,7 +282,14 @@ fn parse_snippet(
     );
     let clean = parsed.errors.is_empty();
     for e in &parsed.errors {
-        problem(key, format!("{}", e).lines().next().unwrap_or_default().to_owned());
+        problem(
+            key,
+            format!("{}", e)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     let mut rules = Vec::new();
     for d in parsed.directives {
@@ -254,7 +301,9 @@ fn parse_snippet(
                         if s.mode.is_some_and(|prev| prev != m) {
                             problem(
                                 key,
-                                format!("{file}:{line}: SecRuleEngine contradicts lua-resty-waf; the snippet wins"),
+                                format!(
+                                    "{file}:{line}: SecRuleEngine contradicts lua-resty-waf; the snippet wins"
+                                ),
                             );
                         }
                         s.mode = Some(m);
@@ -262,19 +311,26 @@ fn parse_snippet(
                             s.enabled = Some(false);
                         }
                     }
-                    None => problem(key, format!("{file}:{line}: SecRuleEngine takes On, Off or DetectionOnly")),
+                    None => problem(
+                        key,
+                        format!("{file}:{line}: SecRuleEngine takes On, Off or DetectionOnly"),
+                    ),
                 }
             }
             DirectiveKind::Setting { name, .. } if refused_setting(name) => problem(
                 key,
-                format!("{file}:{line}: {name} is not allowed in a snippet (it would change global state); ignored"),
+                format!(
+                    "{file}:{line}: {name} is not allowed in a snippet (it would change global state); ignored"
+                ),
             ),
             DirectiveKind::Setting { .. } => {}
             DirectiveKind::RemoveById(ids) => s.removed_ids.extend(ranges(ids)),
             DirectiveKind::RemoveByTag(tag) => s.removed_tags.push(tag.clone()),
-            DirectiveKind::UpdateTargetById { ids, targets, replaced: None }
-                if targets.iter().all(|t| t.negated && !t.count) =>
-            {
+            DirectiveKind::UpdateTargetById {
+                ids,
+                targets,
+                replaced: None,
+            } if targets.iter().all(|t| t.negated && !t.count) => {
                 for t in targets {
                     let target = match &t.selector {
                         None => t.name.clone(),
@@ -303,7 +359,9 @@ fn parse_snippet(
                 if !seeded {
                     problem(
                         key,
-                        format!("{file}:{line}: SecAction without setvar:tx.* has no effect per Ingress; ignored"),
+                        format!(
+                            "{file}:{line}: SecAction without setvar:tx.* has no effect per Ingress; ignored"
+                        ),
                     );
                 }
             }
@@ -320,7 +378,8 @@ fn parse_snippet(
         } else {
             problem(
                 key,
-                "the snippet's SecRule additions are not applied because the snippet has errors".into(),
+                "the snippet's SecRule additions are not applied because the snippet has errors"
+                    .into(),
             );
         }
     }
@@ -339,7 +398,10 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let get = |name: &str| map.get_key_value(name).map(|(k, v)| (k.as_str(), v.as_str()));
+        let get = |name: &str| {
+            map.get_key_value(name)
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+        };
         let mut problems = Vec::new();
         let s = parse(&get, &mut |k, r| problems.push(format!("{k}: {r}")));
         (s, problems)
@@ -366,7 +428,10 @@ mod tests {
         assert_eq!(s.mode, Some(WafMode::Block));
         assert_eq!(
             s.tx_vars,
-            vec![("inbound_anomaly_score_threshold".to_owned(), "10".to_owned())]
+            vec![(
+                "inbound_anomaly_score_threshold".to_owned(),
+                "10".to_owned()
+            )]
         );
         assert_eq!(p.len(), 1, "{p:?}");
         let (_, p) = run(&[("enable-modsecurity", "false"), ("lua-resty-waf", "active")]);
@@ -382,20 +447,32 @@ mod tests {
             SecRuleUpdateTargetById 942100 \"!ARGS:password\"\n\
             SecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level=2\"\n\
             SecRule ARGS:x \"@streq evil\" \"id:10001,phase:1,deny,status:403,msg:'x'\"\n";
-        let (s, p) = run(&[("enable-modsecurity", "true"), ("modsecurity-snippet", snippet)]);
+        let (s, p) = run(&[
+            ("enable-modsecurity", "true"),
+            ("modsecurity-snippet", snippet),
+        ]);
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(s.mode, Some(WafMode::Block));
         assert_eq!(s.removed_ids, vec![(942100, 942100), (920000, 920999)]);
         assert_eq!(s.removed_tags, vec!["attack-xss".to_owned()]);
-        assert_eq!(s.removed_targets, vec![(vec![(942100, 942100)], "ARGS:password".to_owned())]);
-        assert_eq!(s.tx_vars, vec![("blocking_paranoia_level".to_owned(), "2".to_owned())]);
+        assert_eq!(
+            s.removed_targets,
+            vec![(vec![(942100, 942100)], "ARGS:password".to_owned())]
+        );
+        assert_eq!(
+            s.tx_vars,
+            vec![("blocking_paranoia_level".to_owned(), "2".to_owned())]
+        );
         assert_eq!(s.snippet_rules.as_ref().map(|r| r.len()), Some(1));
     }
 
     #[test]
     fn snippet_refuses_global_state() {
         let snippet = "SecAuditLog /tmp/x\nInclude /etc/passwd\nSecRuleEngine On\n";
-        let (s, p) = run(&[("enable-modsecurity", "true"), ("modsecurity-snippet", snippet)]);
+        let (s, p) = run(&[
+            ("enable-modsecurity", "true"),
+            ("modsecurity-snippet", snippet),
+        ]);
         assert_eq!(s.mode, Some(WafMode::Block));
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p.iter().any(|p| p.contains("SecAuditLog")), "{p:?}");

@@ -109,7 +109,9 @@ fn status_of(resp: &str) -> &str {
 const SQLI: &str = "/?id=1%27%20OR%20%271%27%3D%271&user=x";
 
 fn get_req(host: &str, path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
 }
 
 fn post_req(host: &str, ctype: &str, body: &str) -> String {
@@ -132,14 +134,26 @@ fn events_for(events: &Events, host: &str) -> Vec<serde_json::Value> {
 async fn annotation_on_off_detect_and_block() {
     let (b, gw, events) = start_gw().await;
     // No annotation: the WAF does not run.
-    assert_eq!(status_of(&raw(gw.addr, get_req("off.test", SQLI).as_bytes()).await), "200");
+    assert_eq!(
+        status_of(&raw(gw.addr, get_req("off.test", SQLI).as_bytes()).await),
+        "200"
+    );
     assert!(events_for(&events, "off.test").is_empty());
     // Detect: response unchanged, event written.
-    assert_eq!(status_of(&raw(gw.addr, get_req("detect.test", SQLI).as_bytes()).await), "200");
+    assert_eq!(
+        status_of(&raw(gw.addr, get_req("detect.test", SQLI).as_bytes()).await),
+        "200"
+    );
     let det = events_for(&events, "detect.test");
     assert_eq!(det.len(), 1, "{det:?}");
     assert_eq!(det[0]["action"], "detected");
-    assert!(det[0]["rules"].as_array().unwrap().iter().any(|r| r["category"] == "sqli"));
+    assert!(
+        det[0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["category"] == "sqli")
+    );
     // Block: 403 with the request id, upstream never contacted.
     let hits = b.hits();
     let resp = raw(gw.addr, get_req("block.test", SQLI).as_bytes()).await;
@@ -166,7 +180,11 @@ async fn annotation_on_off_detect_and_block() {
     // Benign requests pass, without events.
     let resp = raw(
         gw.addr,
-        get_req("block.test", "/search?q=shoes&page=2&sort=price&lang=en&size=20").as_bytes(),
+        get_req(
+            "block.test",
+            "/search?q=shoes&page=2&sort=price&lang=en&size=20",
+        )
+        .as_bytes(),
     )
     .await;
     assert_eq!(status_of(&resp), "200", "{resp}");
@@ -177,33 +195,57 @@ async fn annotation_on_off_detect_and_block() {
 async fn lua_resty_waf_threshold_and_snippet_removal() {
     let (_b, gw, events) = start_gw().await;
     // lua-resty-waf active, threshold 10000: scored and logged, not blocked.
-    assert_eq!(status_of(&raw(gw.addr, get_req("lua.test", SQLI).as_bytes()).await), "200");
+    assert_eq!(
+        status_of(&raw(gw.addr, get_req("lua.test", SQLI).as_bytes()).await),
+        "200"
+    );
     let ev = events_for(&events, "lua.test");
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["action"], "detected");
     // Snippet removes the SQLi rules: the attack passes, no sqli rule in events.
-    assert_eq!(status_of(&raw(gw.addr, get_req("removed.test", SQLI).as_bytes()).await), "200");
+    assert_eq!(
+        status_of(&raw(gw.addr, get_req("removed.test", SQLI).as_bytes()).await),
+        "200"
+    );
     for e in events_for(&events, "removed.test") {
         assert!(
-            !e["rules"].as_array().unwrap().iter().any(|r| r["category"] == "sqli"),
+            !e["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["category"] == "sqli"),
             "{e}"
         );
     }
     // Snippet SecRule additions (no CRS on this Ingress): the rule's own status.
     let resp = raw(gw.addr, get_req("extra.test", "/?x=forbidden").as_bytes()).await;
     assert_eq!(status_of(&resp), "406", "{resp}");
-    assert_eq!(status_of(&raw(gw.addr, get_req("extra.test", SQLI).as_bytes()).await), "200");
+    assert_eq!(
+        status_of(&raw(gw.addr, get_req("extra.test", SQLI).as_bytes()).await),
+        "200"
+    );
 }
 
 #[tokio::test]
 async fn json_and_multipart_bodies() {
     let (_b, gw, events) = start_gw().await;
     let benign = r#"{"name":"alice","items":[1,2,3],"note":"see you tomorrow"}"#;
-    let resp = raw(gw.addr, post_req("block.test", "application/json", benign).as_bytes()).await;
+    let resp = raw(
+        gw.addr,
+        post_req("block.test", "application/json", benign).as_bytes(),
+    )
+    .await;
     assert_eq!(status_of(&resp), "200", "{resp}");
-    assert!(resp.contains(&format!("\"body_len\":{}", benign.len())), "{resp}");
+    assert!(
+        resp.contains(&format!("\"body_len\":{}", benign.len())),
+        "{resp}"
+    );
     let attack = r#"{"name":"x' UNION SELECT password FROM users --","id":1}"#;
-    let resp = raw(gw.addr, post_req("block.test", "application/json", attack).as_bytes()).await;
+    let resp = raw(
+        gw.addr,
+        post_req("block.test", "application/json", attack).as_bytes(),
+    )
+    .await;
     assert_eq!(status_of(&resp), "403", "{resp}");
 
     let boundary = "----portcullis42";
@@ -216,12 +258,21 @@ async fn json_and_multipart_bodies() {
     let ok = mp("hello world");
     let resp = raw(gw.addr, post_req("block.test", &ctype, &ok).as_bytes()).await;
     assert_eq!(status_of(&resp), "200", "{resp}");
-    assert!(resp.contains(&format!("\"body_len\":{}", ok.len())), "{resp}");
+    assert!(
+        resp.contains(&format!("\"body_len\":{}", ok.len())),
+        "{resp}"
+    );
     let bad = mp("<script>alert(document.cookie)</script>");
     let resp = raw(gw.addr, post_req("block.test", &ctype, &bad).as_bytes()).await;
     assert_eq!(status_of(&resp), "403", "{resp}");
     let ev = events_for(&events, "block.test");
-    assert!(ev.iter().any(|e| e["rules"].as_array().unwrap().iter().any(|r| r["category"] == "xss")));
+    assert!(ev.iter().any(|e| {
+        e["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["category"] == "xss")
+    }));
 }
 
 #[tokio::test]
@@ -235,7 +286,10 @@ async fn oversized_bodies() {
     // Detect mode inspects the first part and forwards the whole body.
     let resp = raw(gw.addr, post_req("detect.test", form, &big).as_bytes()).await;
     assert_eq!(status_of(&resp), "200", "{resp}");
-    assert!(resp.contains(&format!("\"body_len\":{}", big.len())), "{resp}");
+    assert!(
+        resp.contains(&format!("\"body_len\":{}", big.len())),
+        "{resp}"
+    );
     // WAF off: streamed untouched.
     let resp = raw(gw.addr, post_req("off.test", form, &big).as_bytes()).await;
     assert_eq!(status_of(&resp), "200", "{resp}");

@@ -69,6 +69,9 @@ pub(crate) struct ServeArgs {
     /// Also start the built-in demo backends the bundled example points at (127.0.0.1:9001, :9002).
     #[arg(long)]
     pub(crate) demo: bool,
+    /// WAF options.
+    #[command(flatten)]
+    pub(crate) waf: Box<crate::waf_flags::WafArgs>,
 }
 
 /// `portcullis check`.

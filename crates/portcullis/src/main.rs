@@ -9,6 +9,7 @@ mod demo;
 mod serve;
 mod settings;
 mod waf_cmd;
+mod waf_flags;
 
 use std::process::ExitCode;
 

@@ -60,7 +60,13 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(?skipped, "certificate skipped");
     }
     metrics.config_reloaded(true, model_hash(&model));
+    let waf_file = match &args.manifests.config {
+        Some(path) => config::file::ConfigFile::load(path)?.waf,
+        None => None,
+    };
+    let waf = crate::waf_flags::build(&args.waf, waf_file.as_ref(), &access_log, &metrics)?;
     let options = GatewayOptions {
+        waf,
         https_redirect_port: Some(settings.https.port()),
         ..GatewayOptions::default()
     };

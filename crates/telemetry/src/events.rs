@@ -191,7 +191,10 @@ mod tests {
 
     #[test]
     fn categories() {
-        assert_eq!(category_from_tags(&["application-multi", "attack-xss"]), "xss");
+        assert_eq!(
+            category_from_tags(&["application-multi", "attack-xss"]),
+            "xss"
+        );
         assert_eq!(category_from_tags(&["attack-rce", "platform-unix"]), "rce");
         assert_eq!(category_from_tags(&["attack-fixation"]), "session-fixation");
         assert_eq!(category_from_tags::<&str>(&[]), "generic");

@@ -37,7 +37,11 @@ impl Transaction {
 
     /// Excludes a target (`ARGS:password`, `REQUEST_COOKIES:/^sess/`) from the rules with ids
     /// in `ranges` for this transaction (`ctl:ruleRemoveTargetById`).
-    pub fn remove_rule_target(&mut self, ranges: &[(u64, u64)], target: &str) -> Result<(), String> {
+    pub fn remove_rule_target(
+        &mut self,
+        ranges: &[(u64, u64)],
+        target: &str,
+    ) -> Result<(), String> {
         let exclusion = parse_exclusion_text(target)?;
         self.state
             .removed_targets

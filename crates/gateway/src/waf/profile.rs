@@ -22,7 +22,9 @@ pub const CRS_LOCATIONS: [&str; 6] = [
 
 /// Whether `dir` looks like a CRS folder (`rules/REQUEST-901-INITIALIZATION.conf`).
 pub fn is_crs_dir(dir: &Path) -> bool {
-    dir.join("rules").join("REQUEST-901-INITIALIZATION.conf").is_file()
+    dir.join("rules")
+        .join("REQUEST-901-INITIALIZATION.conf")
+        .is_file()
 }
 
 /// The CRS folder: `explicit` when given (it must be a CRS folder), else the first usual
@@ -91,11 +93,21 @@ pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
 }
 
 /// Parses and compiles the shared rule set (seconds of CPU: call once).
-pub fn compile(crs: &Path, body_limit: u64, response_body: bool) -> Result<Arc<waf::RuleSet>, WafError> {
+pub fn compile(
+    crs: &Path,
+    body_limit: u64,
+    response_body: bool,
+) -> Result<Arc<waf::RuleSet>, WafError> {
     let text = rule_text(crs, body_limit, response_body);
-    let directives = seclang::parse_with(&text, "<portcullis waf>", &seclang::Options::with_includes(), &FsLoader)
-        .map_err(|e| WafError::Parse(e.to_string()))?;
-    let mut rules = waf::RuleSet::compile(&directives, &FsLoader).map_err(|e| WafError::Compile(e.to_string()))?;
+    let directives = seclang::parse_with(
+        &text,
+        "<portcullis waf>",
+        &seclang::Options::with_includes(),
+        &FsLoader,
+    )
+    .map_err(|e| WafError::Parse(e.to_string()))?;
+    let mut rules = waf::RuleSet::compile(&directives, &FsLoader)
+        .map_err(|e| WafError::Compile(e.to_string()))?;
     rules.set_engine_mode(waf::EngineMode::On);
     Ok(Arc::new(rules))
 }

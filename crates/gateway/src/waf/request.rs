@@ -56,7 +56,10 @@ impl WafTx {
     }
 
     /// Runs `f` over each transaction until one interrupts (block mode only).
-    fn run(&mut self, mut f: impl FnMut(&mut Transaction) -> Option<Interruption>) -> Option<Interruption> {
+    fn run(
+        &mut self,
+        mut f: impl FnMut(&mut Transaction) -> Option<Interruption>,
+    ) -> Option<Interruption> {
         let block = self.mode == WafMode::Block;
         let mut out = None;
         for tx in self.txs() {
@@ -72,7 +75,10 @@ impl WafTx {
     }
 
     /// Phase 3 on the upstream response; emits the event. Returns the response to send.
-    pub(crate) fn finish_response(mut self: Box<Self>, resp: Response<ResponseBody>) -> Response<ResponseBody> {
+    pub(crate) fn finish_response(
+        mut self: Box<Self>,
+        resp: Response<ResponseBody>,
+    ) -> Response<ResponseBody> {
         let t0 = std::time::Instant::now();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -98,7 +104,9 @@ impl WafTx {
 
     fn observe(&self, phase: &str, d: Duration) {
         if let Some(m) = &self.waf.metrics {
-            m.latency.with_label_values(&[phase]).observe(d.as_secs_f64());
+            m.latency
+                .with_label_values(&[phase])
+                .observe(d.as_secs_f64());
         }
     }
 
@@ -237,7 +245,14 @@ fn block_response(i: &Interruption, request_id: &str) -> Response<ResponseBody> 
 }
 
 impl Waf {
-    fn start(&self, rs: &Arc<waf::RuleSet>, s: &WafSettings, mode: WafMode, id: &str, base: bool) -> Transaction {
+    fn start(
+        &self,
+        rs: &Arc<waf::RuleSet>,
+        s: &WafSettings,
+        mode: WafMode,
+        id: &str,
+        base: bool,
+    ) -> Transaction {
         let mut tx = rs.transaction();
         tx.set_id(id);
         if mode == WafMode::Detect {
@@ -322,7 +337,8 @@ impl Gateway {
             _ => b"HTTP/1.1",
         };
         let t0 = std::time::Instant::now();
-        let client_addr = std::net::SocketAddr::new(event.client_ip.unwrap_or(conn.peer.ip()), conn.peer.port());
+        let client_addr =
+            std::net::SocketAddr::new(event.client_ip.unwrap_or(conn.peer.ip()), conn.peer.port());
         let uri = wtx.uri.clone();
         let has_host = req.headers().contains_key(header::HOST);
         let authority = req.uri().authority().map(|a| a.as_str().to_owned());
@@ -374,10 +390,14 @@ impl Gateway {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "request body read failed");
-                    return ReqVerdict::Respond(crate::proxy::status_response(StatusCode::BAD_REQUEST));
+                    return ReqVerdict::Respond(crate::proxy::status_response(
+                        StatusCode::BAD_REQUEST,
+                    ));
                 }
                 Err(_) => {
-                    return ReqVerdict::Respond(crate::proxy::status_response(StatusCode::REQUEST_TIMEOUT));
+                    return ReqVerdict::Respond(crate::proxy::status_response(
+                        StatusCode::REQUEST_TIMEOUT,
+                    ));
                 }
             }
             let over = buf.len() > limit;
