@@ -49,7 +49,7 @@ pub(crate) struct WafArgs {
 pub(crate) fn build(
     args: &WafArgs,
     file: Option<&WafFile>,
-    access_log: &Arc<AccessLog>,
+    access_log: &AccessLog,
     metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<Waf>>> {
     let empty = WafFile::default();
@@ -121,7 +121,7 @@ pub(crate) fn build(
             waf.with_sink(Arc::new(log))
         }
         None => {
-            let log = Arc::clone(access_log);
+            let log = access_log.clone();
             waf.with_sink(Arc::new(move |e: &SecurityEvent| log.log_json(e)))
         }
     };
