@@ -96,6 +96,11 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
     for (ing, origin) in &accepted {
         b.add_ingress(ing, origin, &regex_hosts);
     }
+    let mut acme = crate::certmanager::desired(&inv, &accepted);
+    // Secrets that ACME fills need not exist in the manifests.
+    b.cert_hosts
+        .retain(|k, _| !acme.secrets.contains(k) || b.inv.secrets.contains_key(k));
+    b.problems.append(&mut acme.problems);
     let certificates = b.certificates();
     // Only hosts that have rules get a server; a TLS-only host still gets its certificate.
     // A `*.` TLS host also covers the exact hosts below it (as ingress-nginx's certificate
@@ -142,6 +147,7 @@ pub(crate) fn build(inv: Inventory, opts: &LoadOptions) -> Model {
         global: opts.global.clone(),
         problems,
         index: Default::default(),
+        acme: acme.certificates,
     };
     model.build_index();
     model

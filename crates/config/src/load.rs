@@ -72,6 +72,8 @@ pub(crate) struct Inventory {
     pub secrets: HashMap<(String, String), (Secret, Origin)>,
     pub classes: BTreeMap<String, IngressClass>,
     pub problems: Vec<Problem>,
+    /// cert-manager `Issuer` / `ClusterIssuer` / `Certificate` documents (issue #5).
+    pub cert_manager: Vec<(Value, Origin)>,
 }
 
 const MAX_DEPTH: usize = 32;
@@ -205,6 +207,10 @@ impl Inventory {
                     self.add_value(item, origin);
                 }
             }
+            return;
+        }
+        if crate::certmanager::is_cert_manager(value) {
+            self.cert_manager.push((value.clone(), origin.clone()));
             return;
         }
         match read_object(value) {

@@ -35,6 +35,8 @@ pub struct Model {
     /// Host lookup index over `servers`, built by the loader (or [`Model::build_index`] for a
     /// hand-made model). When empty, [`Model::route`] scans `servers` instead.
     pub index: ServerIndex,
+    /// Certificates to obtain over ACME (cert-manager issuers and annotations, issue #5).
+    pub acme: Vec<crate::certmanager::AcmeCertificate>,
 }
 
 /// Positions in [`Model::servers`] by host, for O(1) server selection.

@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acme_http01;
 pub mod admin;
 mod balance;
 mod body;

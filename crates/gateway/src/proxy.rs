@@ -59,6 +59,17 @@ impl Gateway {
         if let Some(status) = self.check_limits(&req) {
             return self.finish(status_response(status), ctx);
         }
+        // ACME HTTP-01 (issue #5): answered before routing, redirects and the WAF.
+        if client.scheme == "http"
+            && let Some(key_auth) = self.acme_http01.answer(req.uri().path())
+        {
+            let mut resp = Response::new(ResponseBody::full(Bytes::from(key_auth)));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            return self.finish(resp, ctx);
+        }
         let path = req.uri().path().to_owned();
         let lookup = router::route(&snap.model, &host, &path);
         let settings_owned;

@@ -37,6 +37,8 @@ pub enum ServeError {
 pub struct Gateway {
     snapshot: ArcSwap<Snapshot>,
     swap_lock: Mutex<()>,
+    /// Pending ACME HTTP-01 challenges answered on the HTTP listener (issue #5).
+    pub(crate) acme_http01: crate::acme_http01::Http01Tokens,
     pub(crate) pool: Arc<Pool>,
     pub(crate) options: GatewayOptions,
     pub(crate) sink: Arc<dyn AccessSink>,
@@ -98,6 +100,7 @@ impl Gateway {
         Arc::new(Self {
             snapshot: ArcSwap::from_pointee(Snapshot::build(model, None)),
             swap_lock: Mutex::new(()),
+            acme_http01: crate::acme_http01::Http01Tokens::default(),
             pool: Arc::new(Pool::new(
                 options.pool_max_idle_per_endpoint,
                 options.pool_idle_timeout,
@@ -118,6 +121,12 @@ impl Gateway {
         let previous = self.snapshot.load();
         let next = Snapshot::build(model, Some(&previous));
         self.snapshot.store(Arc::new(next));
+    }
+
+    /// The ACME HTTP-01 token store this gateway answers from (shared; give it to the ACME
+    /// manager).
+    pub fn acme_http01(&self) -> crate::acme_http01::Http01Tokens {
+        self.acme_http01.clone()
     }
 
     /// The model currently served.

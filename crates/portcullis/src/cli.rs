@@ -24,6 +24,8 @@ pub(crate) enum Command {
     /// WAF tools: evaluate a request, run the CRS regression suite.
     #[command(subcommand)]
     Waf(WafCommand),
+    /// List the ACME certificates kept in the state folder (hosts, issuer, expiry, renewal, last error).
+    Certs(CertsArgs),
     /// Run a small demo HTTP backend that echoes what it receives (for the bundled example).
     DemoBackend(DemoBackendArgs),
 }
@@ -80,6 +82,14 @@ pub(crate) struct CheckArgs {
     /// Manifest options.
     #[command(flatten)]
     pub(crate) manifests: ManifestArgs,
+}
+
+/// `portcullis certs`.
+#[derive(Debug, Args)]
+pub(crate) struct CertsArgs {
+    /// Folder for state (certificates, ACME accounts). Default `./portcullis-state`.
+    #[arg(long, value_name = "DIR", default_value = "portcullis-state")]
+    pub(crate) state_dir: PathBuf,
 }
 
 /// `portcullis waf ...`.

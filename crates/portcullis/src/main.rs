@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod certs;
 mod check;
 mod cli;
 mod demo;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check::run(&args),
+            Command::Certs(args) => certs::run(&args),
             Command::Serve(args) => serve::run(&args).await,
             Command::DemoBackend(args) => demo::run(args.listen, args.name)
                 .await

@@ -40,10 +40,16 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 
     std::fs::create_dir_all(&settings.state_dir)
         .with_context(|| format!("state folder {}", settings.state_dir.display()))?;
-    let model = config::load_dir(&settings.manifests, &settings.load)?;
+    let mut model = config::load_dir(&settings.manifests, &settings.load)?;
     report_problems(&model.problems, &settings.manifests);
 
     let metrics = Arc::new(Metrics::new(MetricsConfig::default()).context("metrics registry")?);
+    // ACME (issue #5): stored certificates are served at once; orders run in the background.
+    let acme = acme::AcmeService::new(
+        acme::AcmeOptions::new(&settings.state_dir),
+        Some(metrics.registry()),
+    );
+    acme.apply(&mut model);
     let access_log = match &settings.access_log {
         Some(path) => {
             AccessLog::file(path).with_context(|| format!("access log {}", path.display()))?
@@ -108,7 +114,8 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 .map_err(anyhow::Error::from)
         });
     }
-    let _watcher = watch(&settings, Arc::clone(&gateway), tls, Arc::clone(&metrics))?;
+    acme.start(tls.clone(), gateway.acme_http01(), shutdown.clone());
+    let _watcher = watch(&settings, Arc::clone(&gateway), tls, Arc::clone(&metrics), acme)?;
 
     wait_for_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
@@ -167,6 +174,7 @@ fn watch(
     gateway: Arc<Gateway>,
     tls: TlsManager,
     metrics: Arc<Metrics>,
+    acme: acme::AcmeService,
 ) -> anyhow::Result<notify::RecommendedWatcher> {
     use notify::Watcher as _;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -197,7 +205,7 @@ fn watch(
                 .collect();
             let (dir, load) = (dir.clone(), load.clone());
             let loaded = tokio::task::spawn_blocking(move || config::load_dir(&dir, &load)).await;
-            let model = match loaded {
+            let mut model = match loaded {
                 Ok(Ok(model)) => model,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "reload failed; keeping the running configuration");
@@ -223,6 +231,7 @@ fn watch(
                 metrics.config_reloaded(false, model_hash(&model));
                 continue;
             }
+            acme.apply(&mut model);
             let report = tls.update(&model);
             for skipped in &report.skipped {
                 tracing::warn!(?skipped, "certificate skipped");
