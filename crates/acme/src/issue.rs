@@ -65,13 +65,13 @@ pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Accoun
             .annotations
             .get("acme.cert-manager.io/server")
             .is_some_and(|s| *s == issuer.server);
-        if let Some(creds) = secret.data.get("credentials.json") {
-            if same_server {
-                match serde_json::from_slice::<AccountCredentials>(creds) {
-                    Ok(c) => return Ok(builder(issuer, store)?.from_credentials(c).await?),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "stored ACME account unreadable; registering a new one");
-                    }
+        if let Some(creds) = secret.data.get("credentials.json")
+            && same_server
+        {
+            match serde_json::from_slice::<AccountCredentials>(creds) {
+                Ok(c) => return Ok(builder(issuer, store)?.from_credentials(c).await?),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "stored ACME account unreadable; registering a new one");
                 }
             }
         }

@@ -235,10 +235,10 @@ impl Store {
             };
             for f in files.flatten() {
                 let p = f.path();
-                if p.extension().and_then(|e| e.to_str()) == Some("yaml") {
-                    if let Some(s) = self.read_secret(&p) {
-                        out.push(s);
-                    }
+                if p.extension().and_then(|e| e.to_str()) == Some("yaml")
+                    && let Some(s) = self.read_secret(&p)
+                {
+                    out.push(s);
                 }
             }
         }

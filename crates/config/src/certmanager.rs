@@ -174,12 +174,11 @@ pub(crate) fn desired(inv: &Inventory, ingresses: &[&(Ingress, Origin)]) -> Desi
         from_ingress(ing, origin, &issuers, &mut out);
     }
     for (doc, origin) in &inv.cert_manager {
-        if doc.get("kind").and_then(Value::as_str) == Some("Certificate") {
-            if let Err(reason) = from_certificate(doc, &issuers, &mut out) {
-                out.problems.push(
-                    origin.problem(origin.doc.line, format!("Certificate: {reason}; skipped")),
-                );
-            }
+        if doc.get("kind").and_then(Value::as_str) == Some("Certificate")
+            && let Err(reason) = from_certificate(doc, &issuers, &mut out)
+        {
+            out.problems
+                .push(origin.problem(origin.doc.line, format!("Certificate: {reason}; skipped")));
         }
     }
     // One order per Secret: the first definition wins.
@@ -572,7 +571,7 @@ pub fn parse_go_duration(v: &str) -> Option<Duration> {
         total += n * mult;
         rest = tail;
     }
-    (total.is_finite() && total >= 0.0 && total < 1e12).then(|| Duration::from_secs_f64(total))
+    (total.is_finite() && (0.0..1e12).contains(&total)).then(|| Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]
