@@ -115,7 +115,13 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     acme.start(tls.clone(), gateway.acme_http01(), shutdown.clone());
-    let _watcher = watch(&settings, Arc::clone(&gateway), tls, Arc::clone(&metrics), acme)?;
+    let _watcher = watch(
+        &settings,
+        Arc::clone(&gateway),
+        tls,
+        Arc::clone(&metrics),
+        acme,
+    )?;
 
     wait_for_signal().await;
     tracing::info!("shutting down: draining in-flight requests");
