@@ -1,9 +1,16 @@
-//! `ctl:` — per-transaction configuration changes.
+//! `ctl`: changes the configuration for the current transaction only.
 //!
-//! Supported: ruleEngine, ruleRemoveById, ruleRemoveByTag, ruleRemoveByMsg,
-//! ruleRemoveTargetById, ruleRemoveTargetByTag, ruleRemoveTargetByMsg, requestBodyProcessor,
-//! requestBodyAccess, responseBodyAccess, forceRequestBodyVariable, requestBodyLimit;
-//! auditEngine, auditLogParts and debugLogLevel are recorded but have no effect (no audit log).
+//! Description: runs when the rule matches, in the order written. Supported: ruleEngine,
+//! ruleRemoveById, ruleRemoveByTag, ruleRemoveByMsg, ruleRemoveTargetById,
+//! ruleRemoveTargetByTag, ruleRemoveTargetByMsg, requestBodyProcessor, requestBodyAccess,
+//! responseBodyAccess, forceRequestBodyVariable, requestBodyLimit; auditEngine, auditLogParts
+//! and debugLogLevel are recorded but have no effect (no audit log). Other names are refused at
+//! compile time.
+//!
+//! Arguments: `name=value`; the name is case-insensitive. Rule ids are `1`, `1-5` or lists
+//! of those; targets are `VARIABLE:key` or `VARIABLE:/regex/` after a `;`.
+//!
+//! Example: `ctl:ruleRemoveTargetById=942100;ARGS:password`
 
 use super::{Actions, need};
 use crate::config::EngineMode;
@@ -148,21 +155,17 @@ pub fn parse(v: &str) -> Result<Ctl, String> {
     })
 }
 
-/// Handles `ctl`; `None` for other names.
-pub(super) fn apply(
-    a: &mut Actions,
-    name: &str,
-    value: Option<&str>,
-) -> Option<Result<(), String>> {
-    if name != "ctl" {
-        return None;
-    }
-    Some(need(value).and_then(parse).map(|c| a.ctls.push(c)))
+/// Handler for `ctl`.
+pub(super) fn apply(a: &mut Actions, value: Option<&str>) -> Result<(), String> {
+    let c = parse(need(value)?)?;
+    a.ctls.push(c);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::test_util::run;
     use crate::variables::Var;
 
     #[test]
@@ -207,12 +210,12 @@ mod tests {
         assert!(parse("requestBodyProcessor=YAML").is_err());
         assert!(parse("nope=1").is_err());
         assert!(parse("ruleRemoveById").is_err());
-        let mut a = Actions::default();
-        assert!(
-            apply(&mut a, "ctl", Some("ruleRemoveById=1"))
-                .unwrap()
-                .is_ok()
-        );
-        assert!(apply(&mut a, "setvar", Some("tx.a=1")).is_none());
+        let (a, r) = run("ctl", Some("ruleRemoveById=1"));
+        assert!(r.is_ok());
+        assert_eq!(a.ctls.len(), 1);
+        let (a, r) = run("CTL", Some("nope=1"));
+        assert!(r.is_err());
+        assert!(a.ctls.is_empty());
+        assert!(run("ctl", None).1.is_err());
     }
 }

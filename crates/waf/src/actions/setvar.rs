@@ -1,7 +1,13 @@
-//! `setvar:` — set, add to, subtract from or unset a collection variable.
+//! `setvar`: sets, adds to, subtracts from or unsets a collection variable.
 //!
-//! Forms: `tx.a=1`, `tx.a=+%{tx.b}`, `tx.a=-1`, `!tx.a`, `tx.a` (sets 1). Both the key and
-//! the value may contain macros.
+//! Description: runs when the rule matches, in the order written. The collection must be a
+//! writable one (TX, IP, SESSION, USER, GLOBAL, RESOURCE). Both the key and the value may
+//! contain macros, expanded at run time; keys without macros are pre-computed.
+//!
+//! Arguments: `col.key=value` (set), `col.key=+value` (add), `col.key=-value` (subtract),
+//! `!col.key` (unset), `col.key` (set to 1).
+//!
+//! Example: `setvar:'tx.inbound_anomaly_score_pl1=+%{tx.critical_anomaly_score}'`
 
 use super::{Actions, need};
 use crate::macros::Template;
@@ -80,21 +86,17 @@ pub fn parse(v: &str) -> Result<SetVar, String> {
     })
 }
 
-/// Handles `setvar`; `None` for other names.
-pub(super) fn apply(
-    a: &mut Actions,
-    name: &str,
-    value: Option<&str>,
-) -> Option<Result<(), String>> {
-    if name != "setvar" {
-        return None;
-    }
-    Some(need(value).and_then(parse).map(|s| a.setvars.push(s)))
+/// Handler for `setvar`.
+pub(super) fn apply(a: &mut Actions, value: Option<&str>) -> Result<(), String> {
+    let s = parse(need(value)?)?;
+    a.setvars.push(s);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::test_util::run;
 
     #[test]
     fn table() {
@@ -114,9 +116,12 @@ mod tests {
         assert!(parse("tx.=1").is_err());
         let s = parse("tx.%{rule.id}-x=%{MATCHED_VAR}").unwrap();
         assert!(s.key.has_macros());
-        let mut a = Actions::default();
-        assert!(apply(&mut a, "setvar", Some("tx.x=y")).unwrap().is_ok());
+        let (a, r) = run("setvar", Some("tx.x=y"));
+        assert!(r.is_ok());
         assert_eq!(a.setvars.len(), 1);
-        assert!(apply(&mut a, "ctl", Some("x")).is_none());
+        let (a, r) = run("setVar", Some("args.x=1"));
+        assert!(r.is_err());
+        assert!(a.setvars.is_empty());
+        assert!(run("setvar", None).1.is_err());
     }
 }
