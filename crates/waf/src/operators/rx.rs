@@ -167,14 +167,21 @@ fn pcre_rejects(caret: bool, input: &[u8], start: usize) -> bool {
 /// Runs `re` once; with captures requested, fills slot 0 and groups 1..=9. `caret` is
 /// [`has_caret`] of the pattern.
 pub(crate) fn run(re: &Regex, caret: bool, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-    let Some(caps) = ctx.captures.as_deref_mut() else {
-        if caret && input.last() == Some(&b'\n') {
-            return re
-                .find(input)
-                .is_some_and(|m| !pcre_rejects(caret, input, m.start()));
-        }
-        return re.is_match(input);
+    // The match test alone is much cheaper than a capture search (no slot allocation, no
+    // capture engine), and most evaluations do not match: run it first, and search for
+    // captures only once a match is known (both see the same leftmost-first match).
+    let matched = if caret && input.last() == Some(&b'\n') {
+        re.find(input)
+            .is_some_and(|m| !pcre_rejects(caret, input, m.start()))
+    } else {
+        re.is_match(input)
     };
+    let Some(caps) = ctx.captures.as_deref_mut() else {
+        return matched;
+    };
+    if !matched {
+        return false;
+    }
     let mut locs = re.capture_locations();
     if re.captures_read(&mut locs, input).is_none() {
         return false;
