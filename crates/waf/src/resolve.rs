@@ -412,6 +412,20 @@ pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &
     }
 }
 
+/// The index in `TxData::cols` of a collection variable.
+fn collection_slot(var: Var) -> Option<usize> {
+    Some(match var {
+        Var::Tx => 0,
+        Var::Ip => 1,
+        Var::Session => 2,
+        Var::User => 3,
+        Var::Global => 4,
+        Var::Resource => 5,
+        Var::Env => 6,
+        _ => return None,
+    })
+}
+
 /// Expands a macro template.
 pub(crate) fn expand(tpl: &Template, d: &TxData, rule: Option<&Rule>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -419,6 +433,14 @@ pub(crate) fn expand(tpl: &Template, d: &TxData, rule: Option<&Rule>) -> Vec<u8>
         match p {
             Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
             Part::Var { var, key } => {
+                // Collection element (`%{tx.foo}`, the common case): a direct lookup, with
+                // no selector or target built (same result as `collection` with a key).
+                if let (Some(i), Some(k)) = (collection_slot(*var), key) {
+                    if let Some((_, v)) = d.cols.get(i).and_then(|c| c.get(k.as_str())) {
+                        out.extend_from_slice(v);
+                    }
+                    continue;
+                }
                 let sel = match key {
                     Some(k) => Sel::Key {
                         lower: k.clone(),
