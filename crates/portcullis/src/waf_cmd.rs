@@ -2,51 +2,25 @@
 
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
-use seclang::loader::FsLoader;
 use waf_ftw::http::{self, Parsed};
 
 use crate::cli::{WafEvalArgs, WafRegressionArgs};
 
-/// The rule text `waf eval` loads: ModSecurity's recommended base settings in blocking mode
-/// with response inspection off, then the CRS at its defaults (anomaly thresholds 5/4) with the
-/// chosen paranoia level — the same setup as an nginx + ModSecurity + CRS deployment.
-fn eval_config(crs: &Path, paranoia: Option<u8>) -> String {
-    let crs = crs.display();
-    let mut text = String::from(waf_ftw::config::BASE_CONF);
-    text.push_str("SecRuleEngine On\nSecResponseBodyAccess Off\n");
-    text.push_str(&format!("Include {crs}/crs-setup.conf.example\n"));
-    if let Some(pl) = paranoia {
-        text.push_str(&format!(
-            "SecAction \"id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level={pl}\"\n"
-        ));
-    }
-    text.push_str(&format!(
-        "IncludeOptional {crs}/rules/REQUEST-900-EXCLUSION-RULES-BEFORE-CRS.conf.example\n"
-    ));
-    text.push_str(&format!("Include {crs}/rules/*.conf\n"));
-    text.push_str(&format!(
-        "IncludeOptional {crs}/rules/RESPONSE-999-EXCLUSION-RULES-AFTER-CRS.conf.example\n"
-    ));
-    text
-}
+/// Request body inspection limit of `waf eval` (ModSecurity's recommended 13 MB).
+const EVAL_BODY_LIMIT: u64 = 13_107_200;
 
 /// Reads one raw HTTP/1.1 request on stdin; prints `{"blocked","status","anomaly_score","rules"}`.
 pub(crate) fn eval(args: &WafEvalArgs) -> anyhow::Result<ExitCode> {
     let crs = std::fs::canonicalize(&args.crs)
         .with_context(|| format!("CRS folder {}", args.crs.display()))?;
-    let text = eval_config(&crs, args.paranoia);
-    let options = seclang::Options::with_includes();
-    let directives = seclang::parse_with(&text, "<waf eval>", &options, &FsLoader)
+    // The same shared rule set the gateway compiles (recommended base settings in blocking
+    // mode, CRS setup and rules); the paranoia level is seeded per transaction, as CRS 901
+    // only sets it when unset.
+    let rules = gateway::waf::profile::compile(&crs, EVAL_BODY_LIMIT, false)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut rules =
-        waf::RuleSet::compile(&directives, &FsLoader).map_err(|e| anyhow::anyhow!("{e}"))?;
-    rules.set_engine_mode(waf::EngineMode::On);
-    let rules = Arc::new(rules);
 
     let mut raw = Vec::new();
     std::io::stdin()
@@ -59,6 +33,9 @@ pub(crate) fn eval(args: &WafEvalArgs) -> anyhow::Result<ExitCode> {
         }),
         Parsed::Accepted(req) => {
             let mut tx = rules.transaction();
+            if let Some(pl) = args.paranoia {
+                tx.set_tx_var("blocking_paranoia_level", &pl.to_string());
+            }
             tx.process_connection(
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000),
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80),
