@@ -106,7 +106,18 @@ pub(crate) fn build(
     opts.all_ingresses = args.waf_all_ingresses || file.all_ingresses.unwrap_or(false);
     let started = std::time::Instant::now();
     let crs_dir = opts.crs_dir.clone();
-    let waf = Waf::new(opts).context("loading the OWASP CRS")?;
+    let defaulted = mode_text.is_none() && explicit_crs.is_none();
+    let waf = match Waf::new(opts) {
+        Ok(waf) => waf,
+        // Default mode with a CRS found in a usual place that does not load (e.g. Debian's CRS
+        // 3.3, whose few lookaround regexes need the fallback engine of issue #4): serve without
+        // the WAF, loudly, rather than refusing to start.
+        Err(e) if defaulted => {
+            tracing::warn!(error = %e, crs = %crs_dir.display(), "the OWASP CRS found does not load: the WAF is off (pass --crs DIR or --waf off)");
+            return Ok(None);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("loading the OWASP CRS")),
+    };
     tracing::info!(
         crs = %crs_dir.display(),
         rules = waf.rules().rule_count(),
