@@ -4,79 +4,14 @@
 //! Needs the CRS at `../shared/crs` relative to the repository root.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use seclang::loader::{FileLoader, FsLoader, MemLoader};
-use waf::{EngineMode, RuleSet};
+use waf::EngineMode;
 
-fn crs_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs")).to_path_buf()
-}
+mod support;
 
-struct Overlay(MemLoader);
-
-impl FileLoader for Overlay {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.read(path).or_else(|_| FsLoader.read(path))
-    }
-    fn glob(&self, pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
-        FsLoader.glob(pattern)
-    }
-}
-
-fn loader(paranoia: u8) -> Overlay {
-    let dir = crs_dir();
-    let main = format!(
-        r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-Include {dir}/crs-setup.conf.example
-SecAction "id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={paranoia}"
-Include {dir}/rules/*.conf
-"#,
-        dir = dir.display()
-    );
-    let mut mem = MemLoader::new();
-    mem.insert("/virtual/main.conf", main.into_bytes());
-    Overlay(mem)
-}
-
-fn load(paranoia: u8) -> RuleSet {
-    let l = loader(paranoia);
-    let dirs = seclang::parse_file(Path::new("/virtual/main.conf"), &l).expect("parse");
-    RuleSet::compile(&dirs, &l).expect("compile")
-}
-
-fn request(rs: &Arc<RuleSet>, method: &[u8], uri: &[u8], ct: Option<&[u8]>, body: &[u8]) -> usize {
-    let mut tx = rs.transaction();
-    tx.process_connection(
-        "10.0.0.1:5555".parse().unwrap(),
-        "10.0.0.2:80".parse().unwrap(),
-    );
-    tx.process_uri(method, uri, b"HTTP/1.1");
-    tx.add_request_header(b"Host", b"example.com");
-    tx.add_request_header(
-        b"User-Agent",
-        b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
-    );
-    tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
-    tx.add_request_header(b"Accept-Encoding", b"gzip, deflate");
-    if let Some(ct) = ct {
-        tx.add_request_header(b"Content-Type", ct);
-        tx.add_request_header(b"Content-Length", body.len().to_string().as_bytes());
-    }
-    tx.process_request_headers();
-    tx.append_request_body(body);
-    tx.process_request_body();
-    tx.add_response_header(b"Content-Type", b"text/html");
-    tx.process_response_headers(200, b"HTTP/1.1");
-    tx.process_response_body();
-    tx.process_logging();
-    tx.matched_rules().len()
-}
+use support::{BENIGN_GET_URI, SQLI_GET_URI, crs_dir, form_body, json_body, load, request};
 
 fn benches(c: &mut Criterion) {
     if !crs_dir().join("rules").exists() {
@@ -91,27 +26,10 @@ fn benches(c: &mut Criterion) {
     let mut rs = load(1);
     rs.set_engine_mode(EngineMode::DetectionOnly);
     let rs = Arc::new(rs);
-    let form: Vec<u8> = (0..40)
-        .map(|i| format!("field{i:02}=value{i:05}&"))
-        .collect::<String>()
-        .into_bytes();
-    let json: Vec<u8> = {
-        let items: Vec<String> = (0..30)
-            .map(|i| format!("\"key{i:02}\":\"value {i:08}\""))
-            .collect();
-        format!("{{{}}}", items.join(",")).into_bytes()
-    };
+    let (form, json) = (form_body(), json_body());
     let mut g = c.benchmark_group("eval");
     g.bench_function("benign_get", |b| {
-        b.iter(|| {
-            request(
-                &rs,
-                b"GET",
-                b"/shop/item?id=42&page=3&sort=asc&q=blue+shoes&lang=en",
-                None,
-                b"",
-            )
-        })
+        b.iter(|| request(&rs, b"GET", BENIGN_GET_URI, None, b""))
     });
     g.bench_function("form_post_1k", |b| {
         b.iter(|| {
@@ -128,15 +46,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| request(&rs, b"POST", b"/api", Some(b"application/json"), &json))
     });
     g.bench_function("sqli_get", |b| {
-        b.iter(|| {
-            request(
-                &rs,
-                b"GET",
-                b"/item?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
-                None,
-                b"",
-            )
-        })
+        b.iter(|| request(&rs, b"GET", SQLI_GET_URI, None, b""))
     });
     g.finish();
 }
