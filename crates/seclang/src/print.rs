@@ -150,9 +150,7 @@ pub(crate) fn variables(vars: &[Variable]) -> String {
                 let plain = !k.is_empty()
                     && !k.starts_with('\'')
                     && (xml || crate::rule::regex_close(k.as_bytes(), 0).is_none())
-                    && !k
-                        .bytes()
-                        .any(|b| b == b'|' || b.is_ascii_whitespace() || b == b'"');
+                    && !k.bytes().any(|b| b == b'|' || is_blank(b) || b == b'"');
                 if plain || !quotable(k, b'\'') {
                     s.push_str(k);
                 } else {
@@ -171,10 +169,7 @@ fn operator(op: &Operator) -> String {
         && !quotable(&op.argument, b'"')
         && !op.argument.is_empty()
         && !op.argument.starts_with(['@', '!', '#'])
-        && !op
-            .argument
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b == b'"');
+        && !op.argument.bytes().any(|b| is_blank(b) || b == b'"');
     if bare_rx {
         let neg = if op.negated { "!" } else { "" };
         return format!("{neg}{}", op.argument);
@@ -212,8 +207,8 @@ pub(crate) fn actions(actions: &[Action]) -> String {
             let needs = v.is_empty()
                 || v.starts_with('\'')
                 || v.contains(',')
-                || v.starts_with(|c: char| c.is_ascii_whitespace())
-                || v.ends_with(|c: char| c.is_ascii_whitespace());
+                || v.starts_with(|c: char| u8::try_from(c).is_ok_and(is_blank))
+                || v.ends_with(|c: char| u8::try_from(c).is_ok_and(is_blank));
             if needs || (prefer_quotes && quotable(v, b'\'')) {
                 s.push_str(&single_quote(v));
             } else {
@@ -259,12 +254,16 @@ fn quote_always(v: &str) -> String {
 
 /// Leaves a simple argument bare; quotes anything with blanks, quotes or a leading `#`.
 fn quote_arg(v: &str) -> String {
-    let bare = !v.is_empty()
-        && !v.starts_with('#')
-        && !v.bytes().any(|b| b.is_ascii_whitespace() || b == b'"');
+    let bare = !v.is_empty() && !v.starts_with('#') && !v.bytes().any(|b| is_blank(b) || b == b'"');
     if bare || !quotable(v, b'"') {
         v.to_owned()
     } else {
         quote_always(v)
     }
+}
+
+/// Whitespace as the lexer splits on it (C `isspace`, which unlike
+/// [`u8::is_ascii_whitespace`] includes the vertical tab).
+fn is_blank(b: u8) -> bool {
+    b.is_ascii_whitespace() || b == b'\x0b'
 }
