@@ -15,67 +15,18 @@
 # Portcullis: its runtime sizes itself to the one CPU taskset leaves it).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench/proxy.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DURATION=${DURATION:-10} CONNS=${CONNS:-32} THREADS=${THREADS:-1} ROUNDS=${ROUNDS:-3} WARMUP=${WARMUP:-2}
 PROXY_CPU=${PROXY_CPU:-0} OTHER_CPUS=${OTHER_CPUS:-1} ACCESS_LOG=${ACCESS_LOG:-on}
-ADDR=127.0.0.1 PORT_BACKEND=19080 PORT_NGINX=19081 PORT_PC=19082 PORT_PC_TLS=19443 PORT_PC_ADMIN=19254
+PORT_BACKEND=19080 PORT_NGINX=19081 PORT_PC=19082 PORT_PC_TLS=19443 PORT_PC_ADMIN=19254
 
-missing=""
-for tool in wrk nginx taskset python3 curl; do
-  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing="$missing $tool"
-done
-if [ -n "$missing" ]; then
-  echo "bench/proxy.sh: missing:$missing -- install with: apt-get install -y nginx wrk curl" >&2
-  exit 2
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-if [ -z "${PORTCULLIS:-}" ]; then
-  echo "building portcullis (release)..." >&2
-  (cd "$ROOT" && cargo build --release -q -p portcullis)
-  PORTCULLIS="${CARGO_TARGET_DIR:-$ROOT/target}/release/portcullis"
-fi
-[ -x "$PORTCULLIS" ] || { echo "bench/proxy.sh: no portcullis binary at $PORTCULLIS" >&2; exit 2; }
-
-RUN=$(mktemp -d -t proxy-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "run dir kept: $RUN" >&2; else rm -rf "$RUN"; fi
-}
-trap cleanup EXIT
-mkdir -p "$RUN"/{tmp,logs,manifests}
+bench_need "nginx wrk curl" wrk nginx taskset python3 curl
+bench_portcullis
+bench_rundir proxy-bench
 
 # ---- backend: fixed 100-byte answer, bodies read and dropped ----
-BODY100=$(printf 'x%.0s' $(seq 1 99))
-nginx_conf() { # name port body
-  cat <<CONF
-daemon off;
-user root;
-worker_processes 1;
-pid $RUN/$1.pid;
-error_log $RUN/logs/$1.error.log warn;
-events { worker_connections 4096; }
-http {
-  client_body_temp_path $RUN/tmp/$1-body;
-  proxy_temp_path $RUN/tmp/$1-proxy;
-  fastcgi_temp_path $RUN/tmp/$1-fcgi;
-  uwsgi_temp_path $RUN/tmp/$1-uwsgi;
-  scgi_temp_path $RUN/tmp/$1-scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
-$3
-}
-CONF
-}
-nginx_conf backend "$PORT_BACKEND" "
-  access_log off;
-  server {
-    listen $ADDR:$PORT_BACKEND;
-    location / { default_type text/plain; return 200 '$BODY100
-'; }
-  }" >"$RUN/backend.conf"
+backend_conf "$PORT_BACKEND" >"$RUN/backend.conf"
 
 if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"; PC_LOG="$RUN/logs/portcullis.access.log"
 else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
@@ -109,33 +60,7 @@ nginx_conf nginx "$PORT_NGINX" "
   }" >"$RUN/nginx.conf"
 
 # ---- Portcullis: the same route as ordinary manifests ----
-cat >"$RUN/manifests/bench.yaml" <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: backend, namespace: default}
-spec:
-  ports: [{name: http, port: 80, targetPort: $PORT_BACKEND}]
----
-apiVersion: v1
-kind: Endpoints
-metadata: {name: backend, namespace: default}
-subsets:
-  - addresses: [{ip: 127.0.0.1}]
-    ports: [{name: http, port: $PORT_BACKEND}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: bench, namespace: default}
-spec:
-  ingressClassName: nginx
-  rules:
-    - host: bench.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend: {service: {name: backend, port: {number: 80}}}
-YAML
+write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" bench.example.com
 
 # ---- wrk script: one pre-built request, RESULT line with the numbers ----
 cat >"$RUN/wrk.lua" <<'LUA'
@@ -155,19 +80,6 @@ function done(s, lat, req)
     e.connect + e.read + e.write + e.timeout + e.status, s.requests))
 end
 LUA
-
-start() { # name cmd...
-  local name=$1; shift
-  "$@" >"$RUN/logs/$name.out" 2>&1 &
-  PIDS+=($!)
-}
-wait_port() { # port
-  for _ in $(seq 1 100); do
-    if curl -s -o /dev/null -H 'Host: bench.example.com' "http://$ADDR:$1/"; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench/proxy.sh: nothing answers on port $1; logs in $RUN/logs" >&2; KEEP=1; exit 1
-}
 
 start backend taskset -c "$OTHER_CPUS" "$NGINX" -c "$RUN/backend.conf"
 start nginx taskset -c "$PROXY_CPU" "$NGINX" -c "$RUN/nginx.conf"
