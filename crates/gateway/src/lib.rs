@@ -42,6 +42,7 @@ mod balance;
 mod body;
 mod event;
 mod headers;
+mod limits;
 mod options;
 mod pool;
 mod proxy;
@@ -53,6 +54,7 @@ pub mod tls;
 pub mod waf;
 
 pub use event::{AccessEvent, AccessSink, TelemetrySink};
+pub use limits::{LimitOptions, RejectReason, RejectSinks};
 pub use options::{GatewayOptions, HealthOptions};
 pub use server::{Gateway, ServeError};
 pub use tokio_util::sync::CancellationToken;

@@ -54,6 +54,8 @@ pub struct GatewayOptions {
     pub https_redirect_port: Option<u16>,
     /// The WAF (shared CRS rule set and global settings); `None` = no WAF.
     pub waf: Option<std::sync::Arc<crate::waf::Waf>>,
+    /// Abuse control: rejection event/metric sinks and the rate-limit table cap.
+    pub limits: crate::limits::LimitOptions,
 }
 
 impl Default for GatewayOptions {
@@ -69,6 +71,7 @@ impl Default for GatewayOptions {
             pool_idle_timeout: Duration::from_secs(60),
             https_redirect_port: None,
             waf: None,
+            limits: crate::limits::LimitOptions::default(),
         }
     }
 }

@@ -118,7 +118,12 @@ impl Gateway {
         if let (Some(limit), Some(len)) = (settings.body_size_limit, content_length(req.headers()))
             && len > limit
         {
-            return self.finish(status_response(StatusCode::PAYLOAD_TOO_LARGE), ctx);
+            let resp = self.reject(
+                crate::limits::RejectReason::BodySize,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &mut ctx.event,
+            );
+            return self.finish(resp, ctx);
         }
 
         // WAF phases 1-2 (crate::waf), before any upstream is contacted.
@@ -407,7 +412,11 @@ impl Gateway {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => {
                 if stats.too_large.load(Ordering::Relaxed) {
-                    return status_response(StatusCode::PAYLOAD_TOO_LARGE);
+                    return self.reject(
+                        crate::limits::RejectReason::BodySize,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &mut ctx.event,
+                    );
                 }
                 tracing::debug!(error = %e.error(), "upstream exchange failed");
                 return status_response(StatusCode::BAD_GATEWAY);

@@ -93,7 +93,9 @@ pub struct RuleMatch {
 /// A security finding about one request.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecurityEvent {
-    /// Always `"security"`, to tell these lines from access lines in a shared stream.
+    /// `"security"` for WAF findings, `"limit"` for abuse-control rejections (rate,
+    /// connections, allow/deny lists, body size, ...), to tell these lines from access lines
+    /// in a shared stream.
     pub kind: &'static str,
     /// When it happened (RFC 3339, ms, UTC).
     #[serde(serialize_with = "serialize_time")]
@@ -122,6 +124,10 @@ pub struct SecurityEvent {
     pub ingress_namespace: Option<String>,
     /// Name of the matched Ingress.
     pub ingress_name: Option<String>,
+    /// Why an abuse-control rejection happened (`rate`, `connections`, `allowlist`,
+    /// `denylist`, `body-size`, `global-rate`, `user-agent`); absent for WAF findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 fn serialize_time<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
@@ -181,12 +187,14 @@ mod tests {
             }],
             ingress_namespace: Some("default".into()),
             ingress_name: Some("shop".into()),
+            reason: None,
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["action"], "blocked");
         assert_eq!(v["time"], "2025-11-28T15:40:45.000Z");
         assert_eq!(v["rules"][0]["id"], 942100);
         assert_eq!(v["rules"][0]["category"], "sqli");
+        assert!(v.get("reason").is_none());
     }
 
     #[test]

@@ -31,6 +31,9 @@ use crate::summary::{SummarySeries, SummaryVec};
 /// Prefix of every metric (ingress-nginx's `PrometheusNamespace`).
 const NS: &str = "nginx_ingress_controller";
 
+/// Rejections by abuse control (not an ingress-nginx metric, hence our own prefix).
+const LIMIT_REJECTIONS: &str = "portcullis_limit_rejections_total";
+
 /// ingress-nginx `--time-buckets` default (Prometheus `DefBuckets`).
 const TIME_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -159,6 +162,7 @@ pub struct Metrics {
     state_gauges: [IntGauge; 4],
     connections_total: IntCounterVec,
     process_requests: IntCounter,
+    limit_rejections: IntCounterVec,
     controller_class: String,
     cache: Arc<RwLock<HashMap<u64, Vec<CacheEntry>>>>,
 }
@@ -421,6 +425,16 @@ impl Metrics {
             .get_metric_with_label_values(&[&config.build, &config.release, &config.repository])?
             .set(1.0);
 
+        let limit_rejections = IntCounterVec::new(
+            Opts::new(
+                LIMIT_REJECTIONS,
+                "Requests rejected by abuse control (rate, connections, allow/deny lists, body size, global rate, user agent)",
+            )
+            .const_labels(const_map.clone()),
+            &["namespace", "ingress", "reason"],
+        )?;
+        registry.register(Box::new(limit_rejections.clone()))?;
+
         Ok(Self {
             registry,
             requests,
@@ -441,6 +455,7 @@ impl Metrics {
             state_gauges,
             connections_total,
             process_requests,
+            limit_rejections,
             controller_class: config.controller_class,
             cache: Arc::new(RwLock::new(HashMap::new())),
         })
@@ -449,6 +464,18 @@ impl Metrics {
     /// The registry, for other components (WAF, rate limits) to add their own metrics.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Counts one request rejected by abuse control in
+    /// `portcullis_limit_rejections_total{namespace,ingress,reason}` (empty namespace and
+    /// ingress when the request matched no Ingress).
+    pub fn limit_rejected(&self, namespace: &str, ingress: &str, reason: &str) {
+        if let Ok(c) = self
+            .limit_rejections
+            .get_metric_with_label_values(&[namespace, ingress, reason])
+        {
+            c.inc();
+        }
     }
 
     /// Records one finished request.
@@ -669,6 +696,24 @@ mod tests {
             upstream_connect_ms: Some(1.0),
             ..AccessEvent::default()
         }
+    }
+
+    #[test]
+    fn limit_rejections_counted_by_ingress_and_reason() {
+        let m = Metrics::new(cfg()).unwrap();
+        m.limit_rejected("default", "web", "rate");
+        m.limit_rejected("default", "web", "rate");
+        m.limit_rejected("", "", "user-agent");
+        let text = m.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("portcullis_limit_rejections_total{") && l.contains("rate"))
+            .unwrap();
+        assert!(line.contains("ingress=\"web\""), "{line}");
+        assert!(line.contains("namespace=\"default\""), "{line}");
+        assert!(line.contains("reason=\"rate\""), "{line}");
+        assert!(line.ends_with(" 2"), "{line}");
+        assert!(text.contains("reason=\"user-agent\"} 1"), "{text}");
     }
 
     #[test]

@@ -180,6 +180,7 @@ impl WafTx {
             rules,
             ingress_namespace: self.namespace.clone(),
             ingress_name: self.name.clone(),
+            reason: None,
         };
         sink.record(&event);
     }
