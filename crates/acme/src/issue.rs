@@ -7,14 +7,15 @@ use config::certmanager::{AcmeCertificate, AcmeIssuer, KeyAlgorithm, Solver};
 use gateway::acme_http01::Http01Tokens;
 use gateway::tls::TlsManager;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, ExternalAccountKey,
-    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType,
+    ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
 use rcgen::{CertificateParams, CustomExtension, DistinguishedName, DnType, KeyPair};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::AcmeError;
+use crate::http::AcmeHttp;
 use crate::store::{SecretFile, Store};
 
 /// What a successful order produced.
@@ -40,25 +41,23 @@ pub(crate) fn account_id(issuer: &AcmeIssuer) -> String {
     }
 }
 
-fn builder(issuer: &AcmeIssuer, store: &Store) -> Result<instant_acme::AccountBuilder, AcmeError> {
-    if issuer.skip_tls_verify {
-        tracing::warn!(issuer = %issuer.display_name(), "skipTLSVerify is not supported; the ACME server's certificate is verified (use caBundle)");
-    }
-    match &issuer.ca_bundle {
-        Some(pem) => {
-            let path = store
-                .root()
-                .join("accounts")
-                .join(format!("{}-ca.pem", account_id(issuer)));
-            store.write(&path, &String::from_utf8_lossy(pem))?;
-            Ok(Account::builder_with_root(&path)?)
-        }
-        None => Ok(Account::builder()?),
-    }
+/// An ACME account with the HTTP client it talks through.
+pub(crate) struct Session {
+    /// The account.
+    pub account: Account,
+    /// Its HTTP client (TLS policy of the issuer; order extras).
+    pub http: AcmeHttp,
+    /// The account key, PKCS#8 DER (re-signs new-order requests that carry `notAfter`).
+    pub key_pkcs8: Vec<u8>,
+}
+
+fn builder(issuer: &AcmeIssuer) -> Result<(instant_acme::AccountBuilder, AcmeHttp), AcmeError> {
+    let http = AcmeHttp::new(issuer)?;
+    Ok((Account::builder_with_http(Box::new(http.clone())), http))
 }
 
 /// Loads the issuer's account from the store, or registers a new one and stores its key.
-pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Account, AcmeError> {
+pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Session, AcmeError> {
     let path = store.account_path(&account_id(issuer));
     if let Some(secret) = store.read_secret(&path) {
         let same_server = secret
@@ -69,7 +68,16 @@ pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Accoun
             && same_server
         {
             match serde_json::from_slice::<AccountCredentials>(creds) {
-                Ok(c) => return Ok(builder(issuer, store)?.from_credentials(c).await?),
+                Ok(c) => {
+                    let key_pkcs8 = c.private_key().secret_pkcs8_der().to_vec();
+                    let (b, http) = builder(issuer)?;
+                    let account = b.from_credentials(c).await?;
+                    return Ok(Session {
+                        account,
+                        http,
+                        key_pkcs8,
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "stored ACME account unreadable; registering a new one");
                 }
@@ -90,7 +98,8 @@ pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Accoun
         },
         None => None,
     };
-    let (account, creds) = builder(issuer, store)?
+    let (b, http) = builder(issuer)?;
+    let (account, creds) = b
         .create(
             &NewAccount {
                 contact: &contacts,
@@ -126,7 +135,11 @@ pub(crate) async fn account(issuer: &AcmeIssuer, store: &Store) -> Result<Accoun
     );
     store.write(&path, &secret.to_yaml())?;
     tracing::info!(issuer = %issuer.display_name(), account = %account.id(), "ACME account registered");
-    Ok(account)
+    Ok(Session {
+        account,
+        http,
+        key_pkcs8: creds.private_key().secret_pkcs8_der().to_vec(),
+    })
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
@@ -160,25 +173,53 @@ impl Drop for Cleanup {
     }
 }
 
-/// Runs one order to completion. `prefer_alpn` selects TLS-ALPN-01 when the issuer allows
-/// both (the fallback after an HTTP-01 failure).
+/// Extras of one order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OrderOptions {
+    /// Select TLS-ALPN-01 when the issuer allows both (the fallback after an HTTP-01
+    /// failure).
+    pub prefer_alpn: bool,
+    /// RFC 9773 `replaces`: the certificate being renewed (only when the server offers ARI).
+    pub replaces: Option<CertificateIdentifier<'static>>,
+    /// RFC 8555 `notAfter` (RFC 3339), from `duration` with `enableDurationFeature`.
+    pub not_after: Option<String>,
+}
+
+/// Runs one order to completion.
 pub(crate) async fn order(
-    account: &Account,
+    session: &Session,
     cert: &AcmeCertificate,
     http01: &Http01Tokens,
     tls: &TlsManager,
-    prefer_alpn: bool,
+    opts: &OrderOptions,
 ) -> Result<Issued, AcmeError> {
+    let account = &session.account;
+    let prefer_alpn = opts.prefer_alpn;
+    if let Some(na) = &opts.not_after {
+        session.http.extras().arm(&session.key_pkcs8, na.clone())?;
+    }
     let identifiers: Vec<Identifier> = cert
         .hosts
         .iter()
         .map(|h| Identifier::Dns(h.clone()))
         .collect();
-    let mut new_order = NewOrder::new(&identifiers);
-    if let Some(p) = &cert.issuer.profile {
-        new_order = new_order.profile(p);
-    }
-    let mut order = account.new_order(&new_order).await?;
+    let new_order = || {
+        let mut o = NewOrder::new(&identifiers);
+        if let Some(p) = &cert.issuer.profile {
+            o = o.profile(p);
+        }
+        o
+    };
+    let mut order = match &opts.replaces {
+        Some(r) => match account.new_order(&new_order().replaces(r.clone())).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(hosts = ?cert.hosts, replaces = %r, error = %e, "order with `replaces` refused; ordering without it");
+                account.new_order(&new_order()).await?
+            }
+        },
+        None => account.new_order(&new_order()).await?,
+    };
     let solvers = &cert.issuer.solvers;
     let allow_http = solvers.contains(&Solver::Http01);
     let allow_alpn = solvers.contains(&Solver::TlsAlpn01) || allow_http;

@@ -14,7 +14,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod ari;
+mod http;
 mod issue;
+mod lock;
 mod manager;
 mod metrics;
 pub mod store;
@@ -59,11 +62,17 @@ pub struct AcmeOptions {
     pub min_order_interval: Duration,
     /// How long one order may take (challenges + finalization).
     pub order_timeout: Duration,
+    /// When another process holds a certificate's lock in the state folder, try again after
+    /// this long.
+    pub lock_retry: Duration,
+    /// Shortest ACME Renewal Information re-poll honoured from `Retry-After`.
+    pub ari_min_poll: Duration,
 }
 
 impl AcmeOptions {
     /// Defaults: retries from 30 s up to 1 h, at most one order per certificate per minute,
-    /// orders time out after 2 minutes.
+    /// orders time out after 2 minutes, a busy certificate lock is retried after 30 s, ARI is
+    /// polled at most once a minute.
     pub fn new(state_dir: &Path) -> Self {
         Self {
             state_dir: state_dir.to_path_buf(),
@@ -71,6 +80,8 @@ impl AcmeOptions {
             retry_max: Duration::from_secs(3600),
             min_order_interval: Duration::from_secs(60),
             order_timeout: Duration::from_secs(120),
+            lock_retry: Duration::from_secs(30),
+            ari_min_poll: Duration::from_secs(60),
         }
     }
 }

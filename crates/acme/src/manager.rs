@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use config::certmanager::{AcmeCertificate, IssuerKind};
+use config::certmanager::{AcmeCertificate, AcmeIssuer, IssuerKind};
 use config::model::{Certificate, Model, ObjectRef};
 use gateway::CancellationToken;
 use gateway::acme_http01::Http01Tokens;
@@ -14,10 +14,13 @@ use parking_lot::Mutex;
 use rand::Rng as _;
 use tokio::sync::Notify;
 
-use crate::issue;
+use instant_acme::CertificateIdentifier;
+
+use crate::http::AcmeHttp;
 use crate::metrics::CertMetrics;
 use crate::store::{CertStatus, SecretFile, Store};
 use crate::{AcmeError, AcmeOptions};
+use crate::{ari, issue, lock};
 
 type Key = (String, String);
 
@@ -27,6 +30,29 @@ struct Held {
     cert: Arc<Certificate>,
     not_before: i64,
     not_after: i64,
+    /// RFC 9773 CertID of the leaf (none without an Authority Key Identifier).
+    cert_id: Option<CertificateIdentifier<'static>>,
+}
+
+/// What ACME Renewal Information said about one held certificate.
+#[derive(Debug, Clone)]
+struct AriState {
+    /// CertID it is about.
+    id: String,
+    /// The last valid suggested window.
+    window: Option<ari::Window>,
+    /// The renewal instant picked inside `window`.
+    chosen: Option<i64>,
+    /// When to fetch again (`Retry-After`).
+    next_poll: i64,
+}
+
+/// The directory facts of one ACME server, cached.
+#[derive(Clone)]
+struct DirInfo {
+    http: AcmeHttp,
+    renewal_info: Option<String>,
+    next_check: i64,
 }
 
 /// Per-certificate scheduling state.
@@ -38,6 +64,7 @@ struct Sched {
     last_error: Option<String>,
     http01_failed: bool,
     orders: u32,
+    ari: Option<AriState>,
 }
 
 struct Inner {
@@ -51,6 +78,7 @@ struct Inner {
     metrics: Option<CertMetrics>,
     orders: AtomicU64,
     runtime: OnceLock<(TlsManager, Http01Tokens)>,
+    dirs: Mutex<BTreeMap<String, DirInfo>>,
 }
 
 /// The ACME certificate manager (cheap to clone; one per process).
@@ -87,6 +115,38 @@ pub(crate) fn renewal_time(nb: i64, na: i64, renew_before: Option<Duration>) -> 
     }
 }
 
+/// When to renew `h`: the instant picked inside the ARI window when the server gave one for
+/// this very certificate (and no later than `renew-before` when that is set), else
+/// [`renewal_time`].
+fn renew_at(d: &AcmeCertificate, h: &Held, ari: Option<&AriState>) -> i64 {
+    let base = renewal_time(h.not_before, h.not_after, d.renew_before);
+    let id = h.cert_id.as_ref().map(ToString::to_string);
+    let chosen = ari
+        .filter(|a| id.as_deref() == Some(a.id.as_str()))
+        .and_then(|a| a.chosen);
+    match chosen {
+        Some(c) if d.renew_before.is_some() => c.min(base),
+        Some(c) => c,
+        None => base,
+    }
+}
+
+/// The order `notAfter` for `d`: `now + duration` when the issuer enables the duration
+/// feature.
+pub(crate) fn requested_not_after(d: &AcmeCertificate, now: i64) -> Option<String> {
+    if !d.issuer.enable_duration_feature {
+        return None;
+    }
+    let at = now.saturating_add(secs(d.duration?));
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// Timeout of directory and renewalInfo GETs.
+const GET_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Exponential back-off with +-20 % jitter: `base * 2^(failures-1)`, capped at `max`.
 pub(crate) fn backoff(failures: u32, base: Duration, max: Duration) -> Duration {
     let exp = failures.saturating_sub(1).min(20);
@@ -102,6 +162,7 @@ fn held_from_secret(s: &SecretFile) -> Option<Held> {
     let chain = issue::parse_chain(s.data.get("tls.crt")?).ok()?;
     let key = issue::parse_key(s.data.get("tls.key")?).ok()?;
     let (nb, na) = issue::validity(chain.first()?.as_ref())?;
+    let cert_id = ari::cert_id(chain.first()?.as_ref());
     let hosts = s
         .annotations
         .get("cert-manager.io/alt-names")
@@ -119,7 +180,18 @@ fn held_from_secret(s: &SecretFile) -> Option<Held> {
         }),
         not_before: nb,
         not_after: na,
+        cert_id,
     })
+}
+
+/// Cache key of an issuer's directory (same server, same TLS policy).
+fn dir_key(issuer: &AcmeIssuer) -> String {
+    format!(
+        "{}|{}|{}",
+        issuer.display_name(),
+        issuer.server,
+        issuer.skip_tls_verify
+    )
 }
 
 fn same_hosts(a: &[String], b: &[String]) -> bool {
@@ -158,6 +230,7 @@ impl AcmeService {
                 metrics: CertMetrics::register(registry),
                 orders: AtomicU64::new(0),
                 runtime: OnceLock::new(),
+                dirs: Mutex::new(BTreeMap::new()),
                 opts,
             }),
         }
@@ -221,8 +294,9 @@ impl AcmeService {
                     hosts: d.hosts.clone(),
                     issuer: d.issuer.display_name(),
                     not_after: h.map(|h| h.not_after),
-                    renewal_time: h
-                        .map(|h| renewal_time(h.not_before, h.not_after, d.renew_before)),
+                    renewal_time: h.map(|h| renew_at(d, h, s.ari.as_ref())),
+                    ari_window_start: s.ari.as_ref().and_then(|a| a.window).map(|w| w.start),
+                    ari_window_end: s.ari.as_ref().and_then(|a| a.window).map(|w| w.end),
                     last_error: s.last_error,
                     failures: s.failures,
                     next_attempt: (s.failures > 0).then_some(s.next_attempt),
@@ -272,7 +346,16 @@ impl AcmeService {
                 .as_ref()
                 .filter(|h| h.not_after > t && same_hosts(&h.cert.hosts, &d.hosts));
             if let Some(h) = usable {
-                let r = renewal_time(h.not_before, h.not_after, d.renew_before);
+                if let Some(next_poll) = self.refresh_ari(d, h).await {
+                    wake = wake.min(next_poll);
+                }
+                let ari_state = self
+                    .inner
+                    .sched
+                    .lock()
+                    .get(&key)
+                    .and_then(|s| s.ari.clone());
+                let r = renew_at(d, h, ari_state.as_ref());
                 if let Some(m) = &self.inner.metrics {
                     m.set(d, true, Some(h.not_after), Some(r));
                 }
@@ -298,8 +381,62 @@ impl AcmeService {
                 continue;
             }
             let renewing = usable.is_some();
+            // One orderer per Secret across processes sharing the state folder.
+            let lock = match lock::try_lock(&self.inner.store, &d.namespace, &d.secret_name) {
+                Ok(Some(l)) => {
+                    tracing::debug!(lock = %l.path().display(), "certificate lock taken");
+                    Some(l)
+                }
+                Ok(None) => {
+                    let mut s = sched;
+                    s.next_attempt = now().saturating_add(secs(self.inner.opts.lock_retry).max(1));
+                    tracing::info!(
+                        secret = %format!("{}/{}", d.namespace, d.secret_name),
+                        retry_in_s = self.inner.opts.lock_retry.as_secs_f64(),
+                        "another Portcullis holds the lock of this certificate in the state folder; not ordering, trying later"
+                    );
+                    wake = wake.min(s.next_attempt);
+                    self.inner.sched.lock().insert(key, s);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the certificate lock; ordering without it");
+                    None
+                }
+            };
+            // Another process may have renewed it while we waited for the lock.
+            if let Some(h) = self.adopt_stored(d, usable) {
+                let r = renewal_time(h.not_before, h.not_after, d.renew_before);
+                tracing::info!(
+                    secret = %format!("{}/{}", d.namespace, d.secret_name),
+                    "certificate stored by another Portcullis on this state folder adopted; no order"
+                );
+                if let Some(m) = &self.inner.metrics {
+                    m.set(d, true, Some(h.not_after), Some(r));
+                }
+                self.inner.held.lock().insert(key.clone(), h);
+                self.install();
+                let mut s = sched;
+                s.failures = 0;
+                s.next_attempt = 0;
+                s.last_error = None;
+                s.ari = None;
+                self.inner.sched.lock().insert(key, s);
+                wake = wake.min(now().saturating_add(1));
+                continue;
+            }
+            let replaces = match usable.and_then(|h| h.cert_id.clone()) {
+                Some(id) if self.ari_offered(&d.issuer) => Some(id),
+                _ => None,
+            };
+            let opts = issue::OrderOptions {
+                prefer_alpn: sched.http01_failed,
+                replaces,
+                not_after: requested_not_after(d, now()),
+            };
             let started = std::time::Instant::now();
-            let result = self.order_one(d, sched.http01_failed).await;
+            let result = self.order_one(d, &opts).await;
+            drop(lock);
             let mut s = sched;
             s.last_order = Some(now());
             s.orders = s.orders.saturating_add(1);
@@ -321,8 +458,13 @@ impl AcmeService {
                     s.next_attempt = 0;
                     s.last_error = None;
                     s.http01_failed = false;
+                    // A new certificate: ask ARI about it right away (RFC 9773 section 4.3).
+                    s.ari = None;
                     wake = wake
                         .min(r.max(now().saturating_add(secs(self.inner.opts.min_order_interval))));
+                    if self.ari_offered(&d.issuer) {
+                        wake = wake.min(now().saturating_add(1));
+                    }
                 }
                 Err(e) => {
                     s.failures = s.failures.saturating_add(1);
@@ -358,15 +500,15 @@ impl AcmeService {
     async fn order_one(
         &self,
         d: &AcmeCertificate,
-        prefer_alpn: bool,
+        opts: &issue::OrderOptions,
     ) -> Result<(Held, &'static str), AcmeError> {
         let Some((tls, http01)) = self.inner.runtime.get() else {
             return Err(AcmeError::Challenge("manager not started".into()));
         };
         self.inner.orders.fetch_add(1, Ordering::Relaxed);
         let fut = async {
-            let account = issue::account(&d.issuer, &self.inner.store).await?;
-            issue::order(&account, d, http01, tls, prefer_alpn).await
+            let session = issue::account(&d.issuer, &self.inner.store).await?;
+            issue::order(&session, d, http01, tls, opts).await
         };
         let issued = tokio::time::timeout(self.inner.opts.order_timeout, fut)
             .await
@@ -379,6 +521,14 @@ impl AcmeService {
             .first()
             .and_then(|c| issue::validity(c.as_ref()))
             .ok_or_else(|| AcmeError::Certificate("unreadable validity".into()))?;
+        if let Some(want) = &opts.not_after {
+            tracing::info!(
+                secret = %format!("{}/{}", d.namespace, d.secret_name),
+                requested_not_after = %want, issued_lifetime_s = na.saturating_sub(nb),
+                "duration sent as the order's notAfter; renewal follows the issued lifetime"
+            );
+        }
+        let cert_id = chain.first().and_then(|c| ari::cert_id(c.as_ref()));
         self.write_secret(d, &issued)?;
         Ok((
             Held {
@@ -393,6 +543,7 @@ impl AcmeService {
                 }),
                 not_before: nb,
                 not_after: na,
+                cert_id,
             },
             issued.challenge,
         ))
@@ -440,6 +591,146 @@ impl AcmeService {
             .store
             .certificate_path(&d.namespace, &d.secret_name);
         self.inner.store.write(&path, &s.to_yaml())
+    }
+
+    /// A stored certificate for `d` newer than `current` and not yet due (written by another
+    /// process sharing the state folder).
+    fn adopt_stored(&self, d: &AcmeCertificate, current: Option<&Held>) -> Option<Held> {
+        let path = self
+            .inner
+            .store
+            .certificate_path(&d.namespace, &d.secret_name);
+        let h = held_from_secret(&self.inner.store.read_secret(&path)?)?;
+        let t = now();
+        let newer = current.is_none_or(|c| h.not_after > c.not_after);
+        (newer
+            && h.not_after > t
+            && same_hosts(&h.cert.hosts, &d.hosts)
+            && renewal_time(h.not_before, h.not_after, d.renew_before) > t)
+            .then_some(h)
+    }
+
+    /// Whether the issuer's directory is known to offer `renewalInfo`.
+    fn ari_offered(&self, issuer: &AcmeIssuer) -> bool {
+        self.inner
+            .dirs
+            .lock()
+            .get(&dir_key(issuer))
+            .is_some_and(|d| d.renewal_info.is_some())
+    }
+
+    /// The issuer's client and `renewalInfo` URL (directory fetched at most daily; after a
+    /// failure, again after the retry delay).
+    async fn renewal_info(&self, issuer: &AcmeIssuer) -> Option<(AcmeHttp, String)> {
+        let key = dir_key(issuer);
+        let t = now();
+        let cached = self.inner.dirs.lock().get(&key).cloned();
+        if let Some(c) = &cached
+            && c.next_check > t
+        {
+            return Some((c.http.clone(), c.renewal_info.clone()?));
+        }
+        let http = match cached {
+            Some(c) => c.http,
+            None => match AcmeHttp::new(issuer) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(issuer = %issuer.display_name(), error = %e, "ACME HTTP client");
+                    return None;
+                }
+            },
+        };
+        let retry = secs(self.inner.opts.retry_max.min(ari::DEFAULT_POLL)).max(1);
+        let (renewal_info, next_check) = match ari::directory_renewal_info(
+            &http,
+            &issuer.server,
+            GET_TIMEOUT,
+        )
+        .await
+        {
+            Ok(u) => (u, t.saturating_add(24 * 3600)),
+            Err(e) => {
+                tracing::warn!(issuer = %issuer.display_name(), error = %e, "ACME directory unreadable; renewal falls back to the 2/3 rule");
+                (None, t.saturating_add(retry))
+            }
+        };
+        self.inner.dirs.lock().insert(
+            key,
+            DirInfo {
+                http: http.clone(),
+                renewal_info: renewal_info.clone(),
+                next_check,
+            },
+        );
+        Some((http, renewal_info?))
+    }
+
+    /// Fetches ACME Renewal Information for `h` when it is due; returns when to poll again
+    /// (`None` when the server offers no ARI or `h` has no CertID).
+    async fn refresh_ari(&self, d: &AcmeCertificate, h: &Held) -> Option<i64> {
+        let id = h.cert_id.as_ref()?;
+        let ids = id.to_string();
+        let key = (d.namespace.clone(), d.secret_name.clone());
+        let t = now();
+        let cur = self
+            .inner
+            .sched
+            .lock()
+            .get(&key)
+            .and_then(|s| s.ari.clone())
+            .filter(|a| a.id == ids);
+        if let Some(a) = &cur
+            && a.next_poll > t
+        {
+            return Some(a.next_poll);
+        }
+        let (http, url) = self.renewal_info(&d.issuer).await?;
+        let started = std::time::Instant::now();
+        let min_poll = self.inner.opts.ari_min_poll;
+        let state = match ari::fetch(&http, &url, id, min_poll, t, GET_TIMEOUT).await {
+            Ok(ans) => {
+                let same = cur.as_ref().filter(|a| a.window == Some(ans.window));
+                let chosen = same
+                    .and_then(|a| a.chosen)
+                    .unwrap_or_else(|| ans.window.pick());
+                tracing::info!(
+                    secret = %format!("{}/{}", d.namespace, d.secret_name),
+                    window_start = ans.window.start, window_end = ans.window.end,
+                    renew_at = chosen, poll_in_s = ans.poll_after.as_secs(),
+                    explanation = ans.explanation.as_deref().unwrap_or("-"),
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "ACME renewal information"
+                );
+                AriState {
+                    id: ids,
+                    window: Some(ans.window),
+                    chosen: Some(chosen),
+                    next_poll: t.saturating_add(secs(ans.poll_after).max(1)),
+                }
+            }
+            Err(e) => {
+                let retry = self
+                    .inner
+                    .opts
+                    .retry_max
+                    .min(ari::DEFAULT_POLL)
+                    .max(min_poll);
+                tracing::warn!(
+                    secret = %format!("{}/{}", d.namespace, d.secret_name),
+                    error = %e, retry_in_s = retry.as_secs(),
+                    "ACME renewal information unavailable; keeping the previous schedule"
+                );
+                AriState {
+                    id: ids,
+                    window: cur.as_ref().and_then(|a| a.window),
+                    chosen: cur.as_ref().and_then(|a| a.chosen),
+                    next_poll: t.saturating_add(secs(retry).max(1)),
+                }
+            }
+        };
+        let next = state.next_poll;
+        self.inner.sched.lock().entry(key).or_default().ari = Some(state);
+        Some(next)
     }
 
     /// Hot-swaps the served certificates: the model's plus the held ACME ones.

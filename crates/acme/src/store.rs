@@ -6,6 +6,7 @@
 //! - `certificates/<namespace>/<secretName>.yaml`
 //! - `accounts/<issuer-kind>-<namespace>-<privateKeySecretRef>.yaml`
 //! - `acme-status.json`
+//! - `locks/<namespace>/<secretName>.lock` (advisory locks, see `lock.rs`)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -147,6 +148,12 @@ pub struct CertStatus {
     pub next_attempt: Option<i64>,
     /// Orders placed by this process for it.
     pub orders: u32,
+    /// Start of the ACME Renewal Information window, Unix seconds (when the CA offers ARI).
+    #[serde(default)]
+    pub ari_window_start: Option<i64>,
+    /// End of the ACME Renewal Information window, Unix seconds.
+    #[serde(default)]
+    pub ari_window_end: Option<i64>,
 }
 
 /// The state folder.
@@ -188,6 +195,14 @@ impl Store {
             .join("certificates")
             .join(safe(namespace))
             .join(format!("{}.yaml", safe(secret)))
+    }
+
+    /// Path of a certificate's lock file (see `lock.rs`).
+    pub fn lock_path(&self, namespace: &str, secret: &str) -> PathBuf {
+        self.root
+            .join("locks")
+            .join(safe(namespace))
+            .join(format!("{}.lock", safe(secret)))
     }
 
     /// Path of an account Secret.

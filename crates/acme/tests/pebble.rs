@@ -266,6 +266,11 @@ struct Gw {
     service: AcmeService,
     token: CancellationToken,
     tls: TlsManager,
+    tokens: gateway::acme_http01::Http01Tokens,
+}
+
+fn a_tokens(g: &Gw) -> gateway::acme_http01::Http01Tokens {
+    g.tokens.clone()
 }
 
 impl Drop for Gw {
@@ -275,6 +280,18 @@ impl Drop for Gw {
 }
 
 async fn start_gateway(http: TcpListener, https: TcpListener, yaml: &str, opts: AcmeOptions) -> Gw {
+    start_gateway_with(http, https, yaml, opts, None).await
+}
+
+/// `tokens`: answer HTTP-01 from another gateway's token store (two managers on one state
+/// folder, only one gateway on Pebble's validation port).
+async fn start_gateway_with(
+    http: TcpListener,
+    https: TcpListener,
+    yaml: &str,
+    opts: AcmeOptions,
+    tokens: Option<gateway::acme_http01::Http01Tokens>,
+) -> Gw {
     let mut model = config::load_str("test.yaml", yaml, &config::LoadOptions::default());
     assert!(!model.acme.is_empty(), "{:?}", model.problems);
     let service = AcmeService::new(opts, None);
@@ -291,12 +308,18 @@ async fn start_gateway(http: TcpListener, https: TcpListener, yaml: &str, opts: 
         let (gw, t, acc) = (Arc::clone(&gw), token.clone(), tls.acceptor());
         tokio::spawn(async move { gw.serve_https(https, acc, t).await });
     }
-    service.start(tls.clone(), gw.acme_http01(), token.clone());
+    let own = gw.acme_http01();
+    service.start(
+        tls.clone(),
+        tokens.unwrap_or_else(|| own.clone()),
+        token.clone(),
+    );
     Gw {
         https: https_addr,
         service,
         token,
         tls,
+        tokens: own,
     }
 }
 
@@ -306,6 +329,8 @@ fn test_opts(dir: &Path) -> AcmeOptions {
     o.retry_max = Duration::from_secs(5);
     o.min_order_interval = Duration::from_secs(1);
     o.order_timeout = Duration::from_secs(30);
+    o.lock_retry = Duration::from_millis(300);
+    o.ari_min_poll = Duration::from_secs(1);
     o
 }
 
@@ -539,5 +564,175 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
         rustls::crypto::ring::default_provider()
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_tls_verify_talks_to_pebble_without_ca_bundle() {
+    if !have_pebble() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (http, https) = (bind().await, bind().await);
+    let (hp, tp) = (
+        http.local_addr().unwrap().port(),
+        https.local_addr().unwrap().port(),
+    );
+    let p = start_pebble(tmp.path(), hp, tp).await;
+    let yaml = manifests(&p.directory(), &p.https_ca_pem, "http01", &["s.test"], "")
+        .replace("    caBundle:", "    x-caBundle:");
+    // Without caBundle and without skipTLSVerify, Pebble's throw-away certificate is refused.
+    let gw = start_gateway(
+        bind().await,
+        bind().await,
+        &yaml,
+        test_opts(&tmp.path().join("state-verify")),
+    )
+    .await;
+    let start = Instant::now();
+    loop {
+        let st = gw.service.status();
+        if let Some(e) = st[0].last_error.as_deref() {
+            assert!(
+                e.to_ascii_lowercase().contains("certificate"),
+                "TLS verification error expected: {e}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "{st:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(gw);
+    // skipTLSVerify: true really skips verification.
+    let yaml = yaml.replace("    solvers:", "    skipTLSVerify: true\n    solvers:");
+    let gw = start_gateway(http, https, &yaml, test_opts(&tmp.path().join("state"))).await;
+    let took = wait_issued(&gw.service, 1, Duration::from_secs(30)).await;
+    eprintln!("MEASURED: HTTP-01 issuance with skipTLSVerify took {took:?}");
+    let roots = pebble_root(&p).await;
+    served_chain(gw.https, "s.test", &roots)
+        .await
+        .expect("served chain verifies against Pebble's root");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_is_sent_as_not_after_with_enable_duration_feature() {
+    if !have_pebble() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (http, https) = (bind().await, bind().await);
+    let (hp, tp) = (
+        http.local_addr().unwrap().port(),
+        https.local_addr().unwrap().port(),
+    );
+    let p = start_pebble(tmp.path(), hp, tp).await;
+    let yaml = manifests(
+        &p.directory(),
+        &p.https_ca_pem,
+        "http01",
+        &["d.test"],
+        "    cert-manager.io/duration: 2h",
+    )
+    .replace(
+        "    solvers:",
+        "    enableDurationFeature: true\n    solvers:",
+    );
+    let gw = start_gateway(http, https, &yaml, test_opts(&tmp.path().join("state"))).await;
+    wait_issued(&gw.service, 1, Duration::from_secs(30)).await;
+    let st = gw.service.status().pop().unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let left = st.not_after.unwrap() - now;
+    assert!(
+        (7200 - 120..=7200 + 5).contains(&left),
+        "Pebble issued for the requested 2h (default is 5 years): {left} s left"
+    );
+    // Renewal follows the issued lifetime (2/3 of it), not Pebble's default.
+    let r = st.renewal_time.unwrap() - now;
+    assert!((4800 - 300..=4800 + 5).contains(&r), "renewal in {r} s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_managers_on_one_state_dir_order_once() {
+    if !have_pebble() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let (http, https) = (bind().await, bind().await);
+    let (hp, tp) = (
+        http.local_addr().unwrap().port(),
+        https.local_addr().unwrap().port(),
+    );
+    let p = start_pebble(tmp.path(), hp, tp).await;
+    let yaml = manifests(&p.directory(), &p.https_ca_pem, "http01", &["l.test"], "");
+    // Phase 1: another holder has the certificate's lock: no order, the default certificate
+    // is served, and the manager keeps trying.
+    let lock_path = state.join("locks/shop/l-tls.lock");
+    let yaml = yaml.replace("secretName: web-tls", "secretName: l-tls");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.try_lock().unwrap();
+    let a = start_gateway(http, https, &yaml, test_opts(&state)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(a.service.orders(), 0, "lock held elsewhere: no order");
+    let st = a.service.status();
+    assert!(
+        st[0].not_after.is_none() && st[0].last_error.is_none(),
+        "{st:?}"
+    );
+    drop(held);
+    wait_issued(&a.service, 1, Duration::from_secs(30)).await;
+    assert_eq!(a.service.orders(), 1);
+    drop(a);
+
+    // Phase 2: two managers on one fresh state folder start together; exactly one orders, the
+    // other adopts the stored certificate once it gets the lock.
+    let state2 = tmp.path().join("state2");
+    let yaml2 = yaml.replace("l-tls", "l2-tls");
+    let a = start_gateway(
+        bind_port(hp).await,
+        bind_port(tp).await,
+        &yaml2,
+        test_opts(&state2),
+    )
+    .await;
+    let tokens = a_tokens(&a);
+    let b = start_gateway_with(
+        bind().await,
+        bind().await,
+        &yaml2,
+        test_opts(&state2),
+        Some(tokens),
+    )
+    .await;
+    wait_issued(&a.service, 0, Duration::from_secs(30)).await;
+    wait_issued(&b.service, 0, Duration::from_secs(30)).await;
+    assert_eq!(
+        a.service.orders() + b.service.orders(),
+        1,
+        "one order for the Secret across both managers"
+    );
+    let roots = pebble_root(&p).await;
+    let ca = served_chain(a.https, "l.test", &roots).await.unwrap();
+    let cb = served_chain(b.https, "l.test", &roots).await.unwrap();
+    assert_eq!(ca[0], cb[0], "both serve the same certificate");
+}
+
+async fn bind_port(port: u16) -> TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => return l,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "rebind {port}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }

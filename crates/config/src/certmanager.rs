@@ -78,8 +78,11 @@ pub struct AcmeIssuer {
     pub solvers: Vec<Solver>,
     /// `spec.acme.caBundle` (PEM, decoded from base64) to trust a private ACME server.
     pub ca_bundle: Option<Vec<u8>>,
-    /// `spec.acme.skipTLSVerify`.
+    /// `spec.acme.skipTLSVerify`: the ACME server's TLS certificate is not verified.
     pub skip_tls_verify: bool,
+    /// `spec.acme.enableDurationFeature`: send a certificate's `duration` as the order's
+    /// `notAfter` (off by default, as in cert-manager: Let's Encrypt rejects it).
+    pub enable_duration_feature: bool,
     /// `spec.acme.profile` (ACME profiles extension).
     pub profile: Option<String>,
     /// `spec.acme.externalAccountBinding`.
@@ -311,6 +314,8 @@ fn read_issuer(
         solvers,
         ca_bundle,
         skip_tls_verify: acme.get("skipTLSVerify").and_then(Value::as_bool) == Some(true),
+        enable_duration_feature: acme.get("enableDurationFeature").and_then(Value::as_bool)
+            == Some(true),
         profile: s(acme, "profile").map(str::to_owned),
         external_account_binding,
     }))
@@ -592,6 +597,7 @@ spec:
       name: le-account
     caBundle: LS0tLQ==
     profile: shortlived
+    enableDurationFeature: true
     solvers:
     - http01:
         ingress:
@@ -663,6 +669,8 @@ spec:
         assert_eq!(c.issuer.private_key_secret, "le-account");
         assert_eq!(c.issuer.ca_bundle.as_deref(), Some(&b"----"[..]));
         assert_eq!(c.issuer.profile.as_deref(), Some("shortlived"));
+        assert!(c.issuer.enable_duration_feature);
+        assert!(!c.issuer.skip_tls_verify);
         assert_eq!(c.issuer.solvers, [Solver::Http01]);
         assert_eq!(c.renew_before, Some(Duration::from_secs(720 * 3600)));
         assert_eq!(c.key_algorithm, KeyAlgorithm::Rsa(4096));
@@ -686,6 +694,7 @@ spec:
             [Solver::TlsAlpn01, Solver::Unsupported("dns01".into())]
         );
         assert_eq!(m.acme[0].issuer.display_name(), "Issuer/shop/local");
+        assert!(!m.acme[0].issuer.enable_duration_feature);
     }
 
     #[test]
