@@ -95,6 +95,18 @@ pub struct WafFile {
     /// `--security-log`: security events file (default: the access log stream).
     #[serde(alias = "security-log")]
     pub security_log: Option<std::path::PathBuf>,
+    /// `--waf-audit-log`: ModSecurity-compatible JSON audit log file.
+    #[serde(alias = "audit-log")]
+    pub audit_log: Option<std::path::PathBuf>,
+    /// `--waf-audit-log-parts`: `SecAuditLogParts` letters (default `ABHZ`).
+    #[serde(alias = "audit-log-parts")]
+    pub audit_log_parts: Option<String>,
+    /// `--waf-max-eval-ms`: engine time allowed per phase (default 50; 0: unbounded).
+    #[serde(alias = "max-eval-ms")]
+    pub max_eval_ms: Option<u64>,
+    /// `--waf-budget-action`: `pass` (fail open, default) or `block`.
+    #[serde(alias = "budget-action")]
+    pub budget_action: Option<String>,
 }
 
 /// Settings directives a snippet may not use: they change process-wide state.

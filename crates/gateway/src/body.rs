@@ -1,6 +1,7 @@
 //! Request and response bodies of the proxy: streaming, with size limits, pool return and
 //! access-event emission.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -178,6 +179,8 @@ pub(crate) struct ReadTimeout;
 /// The body sent to the client.
 pub struct ResponseBody {
     kind: Kind,
+    /// Frames already read from `kind` (WAF response body inspection), sent first.
+    pending: VecDeque<Frame<Bytes>>,
     bytes: u64,
     finish: Option<Finish>,
 }
@@ -188,6 +191,7 @@ impl ResponseBody {
         let data: Bytes = data.into();
         Self {
             kind: Kind::Full((!data.is_empty()).then_some(data)),
+            pending: VecDeque::new(),
             bytes: 0,
             finish: None,
         }
@@ -211,11 +215,20 @@ impl ResponseBody {
                 read_timeout,
                 idle: None,
             },
+            pending: VecDeque::new(),
             bytes: 0,
             finish: None,
         };
         this.maybe_release();
         this
+    }
+
+    /// Puts frames read from this body back in front of it (the WAF read them to inspect
+    /// the start of the body); the byte count restarts so that they are counted once.
+    pub(crate) fn with_pending(mut self, frames: Vec<Frame<Bytes>>) -> Self {
+        self.bytes = 0;
+        self.pending = frames.into();
+        self
     }
 
     /// Attaches the access event to emit when the body is done.
@@ -250,6 +263,12 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(frame) = this.pending.pop_front() {
+            if let Some(d) = frame.data_ref() {
+                this.bytes = this.bytes.saturating_add(d.len() as u64);
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
         match &mut this.kind {
             Kind::Full(data) => {
                 let out = data.take().map(|d| {
@@ -297,6 +316,9 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
+        if !self.pending.is_empty() {
+            return false;
+        }
         match &self.kind {
             Kind::Full(d) => d.is_none(),
             Kind::Upstream { inner, .. } => inner.is_end_stream(),
@@ -304,9 +326,24 @@ impl Body for ResponseBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.kind {
+        let hint = match &self.kind {
             Kind::Full(d) => SizeHint::with_exact(d.as_ref().map_or(0, |d| d.len() as u64)),
             Kind::Upstream { inner, .. } => inner.size_hint(),
+        };
+        if self.pending.is_empty() {
+            return hint;
         }
+        let extra: u64 = self
+            .pending
+            .iter()
+            .filter_map(Frame::data_ref)
+            .map(|d| d.len() as u64)
+            .fold(0, u64::saturating_add);
+        let mut out = SizeHint::new();
+        out.set_lower(hint.lower().saturating_add(extra));
+        if let Some(upper) = hint.upper() {
+            out.set_upper(upper.saturating_add(extra));
+        }
+        out
     }
 }

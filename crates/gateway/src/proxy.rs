@@ -157,7 +157,7 @@ impl Gateway {
             )
             .await;
         if let Some(tx) = ctx.waf_tx.take() {
-            resp = tx.finish_response(resp);
+            resp = tx.finish_response(resp).await;
         }
         if hsts {
             let mut v = format!("max-age={}", global.hsts_max_age);

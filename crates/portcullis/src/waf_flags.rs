@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use config::waf::{WafFile, WafMode};
-use gateway::waf::{BodyLimitAction, Waf, WafOptions, profile};
+use gateway::waf::audit::{AuditLog, AuditParts};
+use gateway::waf::{BodyLimitAction, BudgetAction, Waf, WafOptions, profile};
 use telemetry::events::SecurityEvent;
 use telemetry::{AccessLog, Metrics};
 
@@ -34,7 +35,7 @@ pub(crate) struct WafArgs {
     /// Over the body limit in block mode: reject (413, default) or process-partial.
     #[arg(long, value_name = "ACTION")]
     pub(crate) waf_body_limit_action: Option<String>,
-    /// Inspect response headers too (phase 3).
+    /// Inspect responses too: headers (phase 3) and text bodies up to 512 KiB (phase 4).
     #[arg(long)]
     pub(crate) waf_response_inspection: bool,
     /// Run the WAF for every Ingress that does not turn it off (not only annotated ones).
@@ -43,6 +44,18 @@ pub(crate) struct WafArgs {
     /// Write security events to this file (default: the access log stream).
     #[arg(long, value_name = "FILE")]
     pub(crate) security_log: Option<PathBuf>,
+    /// Also write a ModSecurity-compatible JSON audit log (relevant transactions only).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) waf_audit_log: Option<PathBuf>,
+    /// Audit log parts, as SecAuditLogParts (default ABHZ; also C, E, F, I).
+    #[arg(long, value_name = "PARTS")]
+    pub(crate) waf_audit_log_parts: Option<String>,
+    /// Engine time allowed per WAF phase, in milliseconds (default 50; 0: unbounded).
+    #[arg(long, value_name = "MS")]
+    pub(crate) waf_max_eval_ms: Option<u64>,
+    /// Over that time in block mode: pass (fail open, default) or block (403).
+    #[arg(long, value_name = "ACTION")]
+    pub(crate) waf_budget_action: Option<String>,
 }
 
 /// Builds the WAF (compiling the CRS once), or `None` for `--waf off`.
@@ -104,6 +117,31 @@ pub(crate) fn build(
     opts.response_inspection =
         args.waf_response_inspection || file.response_inspection.unwrap_or(false);
     opts.all_ingresses = args.waf_all_ingresses || file.all_ingresses.unwrap_or(false);
+    if let Some(ms) = args.waf_max_eval_ms.or(file.max_eval_ms) {
+        opts.max_eval = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+    }
+    if let Some(a) = args
+        .waf_budget_action
+        .as_deref()
+        .or(file.budget_action.as_deref())
+    {
+        opts.budget_action = BudgetAction::parse(a)
+            .with_context(|| format!("WAF budget action `{a}`: expected pass or block"))?;
+    }
+    let audit = match args.waf_audit_log.as_ref().or(file.audit_log.as_ref()) {
+        Some(path) => {
+            let parts = match args
+                .waf_audit_log_parts
+                .as_deref()
+                .or(file.audit_log_parts.as_deref())
+            {
+                Some(p) => AuditParts::parse(p)?,
+                None => AuditParts::default(),
+            };
+            Some(AuditLog::open(path, parts)?)
+        }
+        None => None,
+    };
     let started = std::time::Instant::now();
     let crs_dir = opts.crs_dir.clone();
     let defaulted = mode_text.is_none() && explicit_crs.is_none();
@@ -125,6 +163,10 @@ pub(crate) fn build(
         "WAF rules compiled (shared by every Ingress)"
     );
     let waf = waf.with_metrics(metrics.registry())?;
+    let waf = match audit {
+        Some(log) => waf.with_audit_log(log)?,
+        None => waf,
+    };
     let waf = match args.security_log.as_ref().or(file.security_log.as_ref()) {
         Some(path) => {
             let log = AccessLog::file(path)

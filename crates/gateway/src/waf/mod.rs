@@ -8,15 +8,28 @@
 //!   `SecRule` additions (compiled once per snippet and cached).
 //! - [`Waf::inspect_request`] runs phases 1 and 2 before the upstream is contacted, buffering
 //!   the body up to [`WafOptions::body_limit`] only when the WAF is on for the route.
+//! - With response inspection on, phase 3 runs on the upstream's response head and phase 4
+//!   on its body when the type is one of `SecResponseBodyMimeType` and it is not compressed:
+//!   the body is buffered up to `SecResponseBodyLimit` (beyond it, the prefix is inspected
+//!   and the rest streamed), so a block can still replace the response (`response.rs`).
+//!   Phase 5 (logging) runs last for every transaction.
 //! - Every transaction with a logged match leaves one [`telemetry::events::SecurityEvent`]
-//!   (joined to the access event by `request_id`) and updates [`WafMetrics`].
+//!   (joined to the access event by `request_id`) and updates [`WafMetrics`]; the optional
+//!   [`audit::AuditLog`] writes ModSecurity-style JSON audit records.
+//! - CPU budget: each phase's engine time is measured; over [`WafOptions::max_eval`] it is
+//!   logged and counted (`portcullis_waf_budget_exceeded_total`), and the transaction either
+//!   skips its remaining phases (fail open, [`BudgetAction::Pass`]) or, in block mode with
+//!   [`BudgetAction::Block`], is answered with 403.
 
+pub mod audit;
 pub mod profile;
 mod request;
+mod response;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use config::waf::{WafMode, WafSettings};
 use parking_lot::Mutex;
@@ -60,6 +73,30 @@ pub enum BodyLimitAction {
     ProcessPartial,
 }
 
+/// What happens when a WAF phase takes longer than [`WafOptions::max_eval`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BudgetAction {
+    /// Fail open: keep the phase's verdict, skip the transaction's remaining phases.
+    #[default]
+    Pass,
+    /// Block mode only: answer 403 (detect mode always passes).
+    Block,
+}
+
+impl BudgetAction {
+    /// Parses `pass` / `block` (also `fail-open` / `fail-closed`).
+    pub fn parse(v: &str) -> Option<BudgetAction> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "pass" | "fail-open" | "open" => Some(BudgetAction::Pass),
+            "block" | "fail-closed" | "closed" | "deny" => Some(BudgetAction::Block),
+            _ => None,
+        }
+    }
+}
+
+/// Default of [`WafOptions::max_eval`].
+pub const DEFAULT_MAX_EVAL: Duration = Duration::from_millis(50);
+
 /// Global WAF settings (`--waf`, `--crs`, `--paranoia`, thresholds, ...).
 #[derive(Debug, Clone)]
 pub struct WafOptions {
@@ -77,8 +114,12 @@ pub struct WafOptions {
     pub body_limit: u64,
     /// What to do beyond `body_limit`.
     pub body_limit_action: BodyLimitAction,
-    /// Run phases 3 (response headers) for WAF-enabled routes.
+    /// Run phases 3 and 4 (response headers and body) for WAF-enabled routes.
     pub response_inspection: bool,
+    /// Engine time allowed per phase (`waf.max-eval-ms`, default 50 ms); `None`: unbounded.
+    pub max_eval: Option<Duration>,
+    /// What to do when a phase goes over `max_eval`.
+    pub budget_action: BudgetAction,
     /// Apply the WAF to every Ingress that does not turn it off, not only annotated ones.
     pub all_ingresses: bool,
 }
@@ -95,6 +136,8 @@ impl WafOptions {
             body_limit: 1024 * 1024,
             body_limit_action: BodyLimitAction::Reject,
             response_inspection: false,
+            max_eval: Some(DEFAULT_MAX_EVAL),
+            budget_action: BudgetAction::Pass,
             all_ingresses: false,
         }
     }
@@ -109,6 +152,8 @@ pub struct WafMetrics {
     pub rules: IntCounterVec,
     /// `portcullis_waf_evaluation_seconds{phase}`: CPU time in the engine per request.
     pub latency: HistogramVec,
+    /// `portcullis_waf_budget_exceeded_total{phase}`: phases over [`WafOptions::max_eval`].
+    pub budget_exceeded: IntCounterVec,
 }
 
 impl WafMetrics {
@@ -139,13 +184,22 @@ impl WafMetrics {
             ]),
             &["phase"],
         )?;
+        let budget_exceeded = IntCounterVec::new(
+            Opts::new(
+                "portcullis_waf_budget_exceeded_total",
+                "WAF phases that took longer than the per-phase time budget (waf.max-eval-ms)",
+            ),
+            &["phase"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(budget_exceeded.clone()))?;
         registry.register(Box::new(rules.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
             requests,
             rules,
             latency,
+            budget_exceeded,
         })
     }
 }
@@ -160,6 +214,7 @@ pub struct Waf {
     snippets: Mutex<SnippetCache>,
     pub(crate) sink: Option<Arc<dyn SecuritySink>>,
     pub(crate) metrics: Option<WafMetrics>,
+    pub(crate) audit: Option<audit::AuditLog>,
 }
 
 impl std::fmt::Debug for Waf {
@@ -186,6 +241,7 @@ impl Waf {
             snippets: Mutex::new(HashMap::new()),
             sink: None,
             metrics: None,
+            audit: None,
         }
     }
 
@@ -199,6 +255,31 @@ impl Waf {
     pub fn with_metrics(mut self, registry: &Registry) -> Result<Self, WafError> {
         self.metrics = Some(WafMetrics::register(registry)?);
         Ok(self)
+    }
+
+    /// Writes the JSON audit log. Rule files and lines for its messages are read from the
+    /// CRS at [`WafOptions::crs_dir`] (parsed again, not compiled).
+    pub fn with_audit_log(mut self, mut log: audit::AuditLog) -> Result<Self, WafError> {
+        let text = profile::rule_text(
+            &self.opts.crs_dir,
+            self.opts.body_limit,
+            self.opts.response_inspection,
+        );
+        let directives = seclang::parse_with(
+            &text,
+            "<portcullis waf>",
+            &seclang::Options::with_includes(),
+            &seclang::loader::FsLoader,
+        )
+        .map_err(|e| WafError::Parse(e.to_string()))?;
+        log.index = audit::RuleIndex::from_directives(&directives);
+        self.audit = Some(log);
+        Ok(self)
+    }
+
+    /// The audit log, when one is written.
+    pub fn audit_log(&self) -> Option<&audit::AuditLog> {
+        self.audit.as_ref()
     }
 
     /// The shared compiled rule set.

@@ -76,7 +76,7 @@ pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
          SecRule MULTIPART_UNMATCHED_BOUNDARY \"@eq 1\" \"id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'\"\n\
          SecRule TX:/^MSC_/ \"!@streq 0\" \"id:200005,phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{{MATCHED_VAR_NAME}}'\"\n\
          SecResponseBodyAccess {resp}\n\
-         SecResponseBodyMimeType text/plain text/html text/xml application/json\n\
+         SecResponseBodyMimeType text/plain text/html text/xml\n\
          SecResponseBodyLimit 524288\n\
          SecResponseBodyLimitAction ProcessPartial\n\
          SecArgumentSeparator &\n\

@@ -1,6 +1,7 @@
-//! Phases 1-2 before the upstream, phase 3 after it, and the security event.
+//! Phases 1-2 before the upstream, the transaction state, the security event and the audit
+//! record (phases 3-5: `response.rs`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,8 @@ use hyper::body::Incoming;
 use telemetry::events::{Disposition, RuleMatch, SecurityEvent, category_from_tags};
 use waf::{InterruptAction, Interruption, Transaction};
 
-use super::{BodyLimitAction, Waf};
+use super::audit::{AuditMessage, AuditRecord};
+use super::{BodyLimitAction, BudgetAction, Waf};
 use crate::body::ResponseBody;
 use crate::event::AccessEvent;
 use crate::headers::ConnInfo;
@@ -35,7 +37,7 @@ pub enum ReqVerdict {
 /// A WAF transaction in flight (kept across the upstream exchange only when responses are
 /// inspected).
 pub struct WafTx {
-    waf: Arc<Waf>,
+    pub(super) waf: Arc<Waf>,
     mode: WafMode,
     /// CRS transaction (absent when `enable-owasp-core-rules: "false"`).
     base: Option<Transaction>,
@@ -48,15 +50,99 @@ pub struct WafTx {
     uri: String,
     namespace: Option<String>,
     name: Option<String>,
+    pub(super) client_addr: SocketAddr,
+    pub(super) server_addr: SocketAddr,
+    /// `1.1`, `2.0`, `1.0`.
+    http_version: &'static str,
+    started: time::OffsetDateTime,
+    /// Kept for the audit log only (see [`super::audit::AuditParts`]).
+    pub(super) audit: Option<Box<AuditCapture>>,
+    /// A phase went over the time budget (fail open): the remaining phases are skipped.
+    pub(super) skip: bool,
+    /// The event and audit record are written (else `Drop` writes them).
+    done: bool,
+}
+
+/// What the audit record needs beyond the engine's transactions.
+#[derive(Default)]
+pub(super) struct AuditCapture {
+    pub(super) request_headers: Vec<(String, String)>,
+    pub(super) request_body: Option<Bytes>,
+    pub(super) response_headers: Vec<(String, String)>,
+    pub(super) response_body: Option<Bytes>,
+    pub(super) snippet: Option<Arc<Vec<seclang::ast::Directive>>>,
+}
+
+pub(super) fn header_pairs(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+impl Drop for WafTx {
+    fn drop(&mut self) {
+        // A transaction abandoned before its response (no endpoint, client gone): the
+        // matches it has are still reported.
+        if !self.done {
+            self.complete(None, None);
+        }
+    }
 }
 
 impl WafTx {
-    fn txs(&mut self) -> impl Iterator<Item = &mut Transaction> {
+    pub(super) fn txs(&mut self) -> impl Iterator<Item = &mut Transaction> {
         self.base.iter_mut().chain(self.snippet.iter_mut())
     }
 
+    /// The request id (also the transaction's `UNIQUE_ID`).
+    pub(super) fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The method of the request.
+    pub(super) fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// Accounts one phase's engine time against the budget. Over it: a warning, the
+    /// metric, and either a 403 interruption (block mode with [`BudgetAction::Block`]) or
+    /// `skip` (the transaction's remaining phases do not run).
+    pub(super) fn over_budget(&mut self, phase: &'static str, d: Duration) -> Option<Interruption> {
+        let budget = self.waf.opts.max_eval?;
+        if d <= budget {
+            return None;
+        }
+        let block =
+            self.mode == WafMode::Block && self.waf.opts.budget_action == BudgetAction::Block;
+        tracing::warn!(
+            request_id = %self.request_id,
+            phase,
+            elapsed_ms = d.as_secs_f64() * 1000.0,
+            budget_ms = budget.as_secs_f64() * 1000.0,
+            action = if block { "block" } else { "pass" },
+            "WAF phase over its time budget"
+        );
+        if let Some(m) = &self.waf.metrics {
+            m.budget_exceeded.with_label_values(&[phase]).inc();
+        }
+        if block {
+            return Some(Interruption {
+                status: 403,
+                rule_id: 0,
+                action: InterruptAction::Deny,
+            });
+        }
+        self.skip = true;
+        None
+    }
+
     /// Runs `f` over each transaction until one interrupts (block mode only).
-    fn run(
+    pub(super) fn run(
         &mut self,
         mut f: impl FnMut(&mut Transaction) -> Option<Interruption>,
     ) -> Option<Interruption> {
@@ -74,40 +160,90 @@ impl WafTx {
         out
     }
 
-    /// Phase 3 on the upstream response; emits the event. Returns the response to send.
-    pub(crate) fn finish_response(
-        mut self: Box<Self>,
-        resp: Response<ResponseBody>,
-    ) -> Response<ResponseBody> {
-        let t0 = std::time::Instant::now();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let interruption = self.run(|tx| {
-            for (n, v) in &headers {
-                tx.add_response_header(n.as_str().as_bytes(), v.as_bytes());
-            }
-            tx.process_response_headers(status, b"HTTP/1.1")
-        });
-        self.observe("response", t0.elapsed());
-        match interruption {
-            Some(i) => {
-                let r = block_response(&i, &self.request_id);
-                self.emit(Some(r.status().as_u16()));
-                r
-            }
-            None => {
-                self.emit(None);
-                resp
-            }
-        }
-    }
-
-    fn observe(&self, phase: &str, d: Duration) {
+    pub(super) fn observe(&self, phase: &str, d: Duration) {
         if let Some(m) = &self.waf.metrics {
             m.latency
                 .with_label_values(&[phase])
                 .observe(d.as_secs_f64());
         }
+    }
+
+    /// Ends the transaction: phase 5 (unless the budget ran out), the security event and the
+    /// audit record. `blocked_status`: the WAF's own answer; `final_status`: the status sent.
+    pub(super) fn complete(&mut self, blocked_status: Option<u16>, final_status: Option<u16>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        if !self.skip {
+            for tx in self.txs() {
+                tx.process_logging();
+            }
+        }
+        self.emit(blocked_status);
+        self.write_audit(blocked_status.is_some(), final_status.or(blocked_status));
+    }
+
+    /// Writes the audit record when the transaction is relevant.
+    fn write_audit(&mut self, interrupted: bool, status: Option<u16>) {
+        let Some(log) = &self.waf.audit else {
+            return;
+        };
+        let matched = self
+            .base
+            .iter()
+            .chain(self.snippet.iter())
+            .any(|tx| tx.matched_rules().iter().any(|m| m.logged));
+        if !matched && !status.is_some_and(super::audit::relevant_status) {
+            return;
+        }
+        let capture = self.audit.take().unwrap_or_default();
+        let mut messages = Vec::new();
+        if let Some(tx) = &self.base {
+            for m in tx.matched_rules().iter().filter(|m| m.logged) {
+                messages.push(AuditMessage {
+                    rule: m,
+                    snippet_meta: None,
+                });
+            }
+        }
+        if let Some(tx) = &self.snippet {
+            for m in tx.matched_rules().iter().filter(|m| m.logged) {
+                let meta = capture
+                    .snippet
+                    .as_deref()
+                    .and_then(|d| super::audit::snippet_meta(d, m.id));
+                messages.push(AuditMessage {
+                    rule: m,
+                    snippet_meta: meta,
+                });
+            }
+        }
+        let engine = match self.mode {
+            WafMode::Block => "Enabled",
+            WafMode::Detect => "DetectionOnly",
+            WafMode::Off => "Disabled",
+        };
+        let record = AuditRecord {
+            time: self.started,
+            client: self.client_addr,
+            server: self.server_addr,
+            unique_id: &self.request_id,
+            interrupted,
+            method: &self.method,
+            http_version: self.http_version,
+            hostname: self.host.as_deref().unwrap_or(""),
+            uri: &self.uri,
+            request_headers: &capture.request_headers,
+            request_body: capture.request_body.as_deref(),
+            status,
+            response_headers: &capture.response_headers,
+            response_body: capture.response_body.as_deref(),
+            engine,
+            components: &self.waf.base.config().component_signatures,
+            messages,
+        };
+        log.write(&record);
     }
 
     /// Writes the security event and counts it, when any rule was logged.
@@ -208,7 +344,7 @@ fn truncate(s: &str) -> String {
 
 /// The response for a disruptive verdict: the rule's status (403 by default) with the
 /// request id in a small body.
-fn block_response(i: &Interruption, request_id: &str) -> Response<ResponseBody> {
+pub(super) fn block_response(i: &Interruption, request_id: &str) -> Response<ResponseBody> {
     let status = match i.action {
         InterruptAction::Redirect(_) => StatusCode::FOUND,
         _ => StatusCode::from_u16(i.status)
@@ -314,6 +450,14 @@ impl Gateway {
         event.request_id.clone_from(&request_id);
 
         let snippet_rs = waf.snippet_rules(s);
+        let client_addr =
+            SocketAddr::new(event.client_ip.unwrap_or(conn.peer.ip()), conn.peer.port());
+        let (protocol, http_version): (&[u8], &'static str) = match req.version() {
+            Version::HTTP_2 => (b"HTTP/2.0", "2.0"),
+            Version::HTTP_10 => (b"HTTP/1.0", "1.0"),
+            _ => (b"HTTP/1.1", "1.1"),
+        };
+        let audit_parts = waf.audit.as_ref().map(|a| a.parts());
         let mut wtx = Box::new(WafTx {
             waf: Arc::clone(&waf),
             mode,
@@ -331,15 +475,25 @@ impl Gateway {
                 .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
             namespace: event.ingress_namespace.clone(),
             name: event.ingress_name.clone(),
+            client_addr,
+            server_addr: conn.local,
+            http_version,
+            started: time::OffsetDateTime::now_utc(),
+            audit: audit_parts.map(|p| {
+                Box::new(AuditCapture {
+                    request_headers: if p.request_headers() {
+                        header_pairs(req.headers())
+                    } else {
+                        Vec::new()
+                    },
+                    snippet: s.snippet_rules.clone(),
+                    ..AuditCapture::default()
+                })
+            }),
+            skip: false,
+            done: false,
         });
-        let protocol: &[u8] = match req.version() {
-            Version::HTTP_2 => b"HTTP/2.0",
-            Version::HTTP_10 => b"HTTP/1.0",
-            _ => b"HTTP/1.1",
-        };
         let t0 = std::time::Instant::now();
-        let client_addr =
-            std::net::SocketAddr::new(event.client_ip.unwrap_or(conn.peer.ip()), conn.peer.port());
         let uri = wtx.uri.clone();
         let has_host = req.headers().contains_key(header::HOST);
         let authority = req.uri().authority().map(|a| a.as_str().to_owned());
@@ -355,15 +509,21 @@ impl Gateway {
             tx.process_request_headers()
         });
         let mut elapsed = t0.elapsed();
+        let budget = wtx.over_budget("request_headers", elapsed);
+        let interruption = interruption.or(budget);
         if let Some(i) = interruption {
-            wtx.observe("request", elapsed);
-            let r = block_response(&i, &request_id);
-            wtx.emit(Some(r.status().as_u16()));
-            return ReqVerdict::Respond(r);
+            return wtx.respond(&i, elapsed);
         }
         if !req.headers().contains_key("x-request-id") {
             req.headers_mut()
                 .insert(header::HeaderName::from_static("x-request-id"), id);
+        }
+        // Response phases (and the audit record's final status) need the transaction later.
+        let keep = waf.opts.response_inspection || waf.audit.is_some();
+        if wtx.skip {
+            // Over budget in phase 1 (fail open): the body streams uninspected.
+            wtx.observe("request", elapsed);
+            return ReqVerdict::Pass(req, None, keep.then_some(wtx));
         }
 
         // Body: buffered up to the WAF limit, only now that the WAF is on for the route.
@@ -411,41 +571,58 @@ impl Gateway {
                     rule_id: 0,
                     action: InterruptAction::Deny,
                 };
-                let r = block_response(&i, &request_id);
-                wtx.emit(Some(413));
-                return ReqVerdict::Respond(r);
+                return wtx.respond(&i, elapsed);
             }
             let body = buf.freeze();
             let inspected = body.slice(..body.len().min(limit));
+            if let Some(a) = wtx.audit.as_mut()
+                && audit_parts.is_some_and(|p| p.request_body())
+            {
+                a.request_body = Some(inspected.clone());
+            }
             let t1 = std::time::Instant::now();
             let interruption = wtx.run(|tx| {
                 tx.append_request_body(&inspected);
                 tx.process_request_body()
             });
-            elapsed = elapsed.saturating_add(t1.elapsed());
+            let phase = t1.elapsed();
+            elapsed = elapsed.saturating_add(phase);
+            let budget = wtx.over_budget("request_body", phase);
+            let interruption = interruption.or(budget);
             if let Some(i) = interruption {
-                wtx.observe("request", elapsed);
-                let r = block_response(&i, &request_id);
-                wtx.emit(Some(r.status().as_u16()));
-                return ReqVerdict::Respond(r);
+                return wtx.respond(&i, elapsed);
             }
             prefix = Some(body);
         } else {
             let t1 = std::time::Instant::now();
             let interruption = wtx.run(Transaction::process_request_body);
-            elapsed = elapsed.saturating_add(t1.elapsed());
+            let phase = t1.elapsed();
+            elapsed = elapsed.saturating_add(phase);
+            let budget = wtx.over_budget("request_body", phase);
+            let interruption = interruption.or(budget);
             if let Some(i) = interruption {
-                wtx.observe("request", elapsed);
-                let r = block_response(&i, &request_id);
-                wtx.emit(Some(r.status().as_u16()));
-                return ReqVerdict::Respond(r);
+                return wtx.respond(&i, elapsed);
             }
         }
         wtx.observe("request", elapsed);
-        if waf.opts.response_inspection {
+        if keep {
             return ReqVerdict::Pass(req, prefix, Some(wtx));
         }
-        wtx.emit(None);
+        wtx.complete(None, None);
         ReqVerdict::Pass(req, prefix, None)
+    }
+}
+
+impl WafTx {
+    /// Ends a blocked transaction: its response, event and audit record.
+    fn respond(mut self: Box<Self>, i: &Interruption, elapsed: Duration) -> ReqVerdict {
+        self.observe("request", elapsed);
+        let r = block_response(i, &self.request_id);
+        let status = r.status().as_u16();
+        if let Some(a) = self.audit.as_mut() {
+            a.response_headers = header_pairs(r.headers());
+        }
+        self.complete(Some(status), Some(status));
+        ReqVerdict::Respond(r)
     }
 }
