@@ -226,9 +226,10 @@ async fn sql_error_leak_blocked_or_detected() {
     assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
     assert!(!contains(&body, "SQL syntax"));
     let ids = rule_ids(&events, "block.test");
+    assert!(ids.contains(&951_230), "MySQL error rule: {ids:?}");
     assert!(
-        ids.iter().any(|id| (951_000..952_000).contains(id)),
-        "{ids:?}"
+        ids.contains(&959_100),
+        "outbound blocking evaluation: {ids:?}"
     );
     let ev = events
         .lock()
