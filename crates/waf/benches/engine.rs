@@ -1,5 +1,7 @@
-//! Criterion benches: CRS load (`crs_load`) and per-request evaluation at paranoia 1
-//! (`eval/*`: benign GET, 1 KB form POST, 1 KB JSON POST, SQLi GET).
+//! Criterion benches: CRS load (`crs_load/paranoia1`; regexes compile on first use, so
+//! `crs_load/paranoia1_first_get` adds the first benign GET) and per-request evaluation
+//! (benign GET, 1 KB form POST, 1 KB JSON POST, SQLi GET) at paranoia 1, the gateway's
+//! default (`eval/*`), and at paranoia 4, the CRS CI profile (`eval_pl4/*`).
 //!
 //! Needs the CRS at `../shared/crs` relative to the repository root.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -21,13 +23,24 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("crs_load");
     g.sample_size(10);
     g.bench_function("paranoia1", |b| b.iter(|| load(1)));
+    g.bench_function("paranoia1_first_get", |b| {
+        b.iter(|| {
+            let rs = Arc::new(load(1));
+            request(&rs, b"GET", BENIGN_GET_URI, None, b"")
+        })
+    });
     g.finish();
+    for (group, paranoia) in [("eval", 1u8), ("eval_pl4", 4)] {
+        eval_group(c, group, paranoia);
+    }
+}
 
-    let mut rs = load(1);
+fn eval_group(c: &mut Criterion, group: &str, paranoia: u8) {
+    let mut rs = load(paranoia);
     rs.set_engine_mode(EngineMode::DetectionOnly);
     let rs = Arc::new(rs);
     let (form, json) = (form_body(), json_body());
-    let mut g = c.benchmark_group("eval");
+    let mut g = c.benchmark_group(group);
     g.bench_function("benign_get", |b| {
         b.iter(|| request(&rs, b"GET", BENIGN_GET_URI, None, b""))
     });

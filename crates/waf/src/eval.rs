@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use crate::actions::{AllowScope, Ctl, Disruptive, SetOp};
@@ -275,6 +276,7 @@ fn transform_values<'v>(
 
 fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
     let mut recs: Vec<MatchRec> = Vec::new();
+    let mut limit_hit = false;
     {
         let d = &tx.data;
         let state = &tx.state;
@@ -305,8 +307,11 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                         let mut ctx = OpContext {
                             expanded: expanded.as_deref(),
                             captures: if capture { Some(&mut *cap_buf) } else { None },
+                            limit_exceeded: false,
                         };
-                        op.op.evaluate(&mut ctx, v) != op.negated
+                        let hit = op.op.evaluate(&mut ctx, v);
+                        limit_hit |= ctx.limit_exceeded;
+                        hit != op.negated
                     };
                     if matched {
                         let captures = capture.then(|| std::mem::take(&mut *cap_buf));
@@ -373,6 +378,9 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
             }
         }
     }
+    if limit_hit {
+        tx.data.regex_limit_exceeded = true;
+    }
     if recs.is_empty() {
         return false;
     }
@@ -414,29 +422,45 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
                 (Cow::Owned(k), Cow::Owned(l))
             }
         };
-        let value = match &sv.op {
+        match &sv.op {
             SetOp::Unset => {
                 tx.data.cols[idx].remove(lower.as_ref());
-                continue;
             }
-            SetOp::Set(t) => resolve::expand(t, &tx.data, Some(starter)),
+            SetOp::Set(t) => {
+                let value = resolve::expand_cow(t, &tx.data, Some(starter)).into_owned();
+                match tx.data.cols[idx].get_mut(lower.as_ref()) {
+                    Some(entry) => entry.1 = value,
+                    None => {
+                        tx.data.cols[idx].insert(lower.into_owned(), (key.into_owned(), value));
+                    }
+                }
+            }
             SetOp::Add(t) | SetOp::Sub(t) => {
-                let delta = parse_num(&resolve::expand(t, &tx.data, Some(starter)));
-                let cur = tx.data.cols[idx]
-                    .get(lower.as_ref())
-                    .map_or(0, |(_, v)| parse_num(v));
-                let new = if matches!(sv.op, SetOp::Add(_)) {
-                    cur.saturating_add(delta)
-                } else {
-                    cur.saturating_sub(delta)
+                let delta = parse_num(&resolve::expand_cow(t, &tx.data, Some(starter)));
+                let add = matches!(sv.op, SetOp::Add(_));
+                let apply = |cur: i64| {
+                    if add {
+                        cur.saturating_add(delta)
+                    } else {
+                        cur.saturating_sub(delta)
+                    }
                 };
-                new.to_string().into_bytes()
-            }
-        };
-        match tx.data.cols[idx].get_mut(lower.as_ref()) {
-            Some(entry) => entry.1 = value,
-            None => {
-                tx.data.cols[idx].insert(lower.into_owned(), (key.into_owned(), value));
+                let col = &mut tx.data.cols[idx];
+                match col.get_mut(lower.as_ref()) {
+                    Some(entry) => {
+                        let new = apply(parse_num(&entry.1));
+                        // Rewritten in place: no new allocation for the common counters.
+                        entry.1.clear();
+                        let _ = write!(entry.1, "{new}");
+                    }
+                    None => {
+                        let new = apply(0);
+                        col.insert(
+                            lower.into_owned(),
+                            (key.into_owned(), new.to_string().into_bytes()),
+                        );
+                    }
+                }
             }
         }
     }

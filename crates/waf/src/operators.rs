@@ -39,6 +39,7 @@ mod le;
 mod lt;
 mod no_match;
 mod numeric;
+mod pcre;
 mod pm;
 mod pm_from_file;
 mod rx;
@@ -66,6 +67,11 @@ pub struct OpContext<'a> {
     /// Capture slots, `Some` only when the rule carries the `capture` action. An operator
     /// that captures clears it and pushes slot 0 (whole match) then groups 1..=9.
     pub captures: Option<&'a mut Vec<Vec<u8>>>,
+    /// Set by an operator that could not decide and reported no match instead: a
+    /// backtracking regex (the `fancy-regex` fallback of `@rx`) hit its backtrack limit, or
+    /// a regex whose compilation was deferred failed to compile. The engine turns it into
+    /// `MSC_PCRE_LIMITS_EXCEEDED` = 1 and [`crate::Transaction::regex_limit_exceeded`].
+    pub limit_exceeded: bool,
 }
 
 /// A compiled operator. Immutable and shared across threads.
@@ -249,6 +255,7 @@ pub(crate) mod test_util {
             &mut OpContext {
                 expanded: None,
                 captures: Some(&mut caps),
+                limit_exceeded: false,
             },
             input,
         );
@@ -261,6 +268,7 @@ pub(crate) mod test_util {
             &mut OpContext {
                 expanded: Some(expanded),
                 captures: None,
+                limit_exceeded: false,
             },
             input,
         )
@@ -412,6 +420,7 @@ mod tests {
                         &mut OpContext {
                             expanded,
                             captures: None,
+                            limit_exceeded: false,
                         },
                         input,
                     );
@@ -420,6 +429,7 @@ mod tests {
                         &mut OpContext {
                             expanded,
                             captures: Some(&mut caps),
+                            limit_exceeded: false,
                         },
                         input,
                     );

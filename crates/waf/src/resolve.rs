@@ -54,7 +54,16 @@ impl Item<'_> {
     pub fn name(&self) -> String {
         match &self.key {
             None => self.var.name().to_owned(),
-            Some(k) => format!("{}:{}", self.var.name(), String::from_utf8_lossy(k)),
+            Some(k) => {
+                // Built by hand: `format!` costs several times more, once per match.
+                let name = self.var.name();
+                let key = String::from_utf8_lossy(k);
+                let mut s = String::with_capacity(name.len() + 1 + key.len());
+                s.push_str(name);
+                s.push(':');
+                s.push_str(&key);
+                s
+            }
         }
     }
 }
@@ -393,7 +402,11 @@ pub(crate) fn resolve_into<'a>(
             if d.outbound_data_error { "1" } else { "0" }.to_owned(),
             out,
         ),
-        Var::MscPcreLimitsExceeded => owned(t.var, "0".to_owned(), out),
+        Var::MscPcreLimitsExceeded => owned(
+            t.var,
+            if d.regex_limit_exceeded { "1" } else { "0" }.to_owned(),
+            out,
+        ),
     }
 }
 
@@ -424,6 +437,28 @@ fn collection_slot(var: Var) -> Option<usize> {
         Var::Env => 6,
         _ => return None,
     })
+}
+
+/// Expands a macro template, borrowing instead of allocating in the common cases (one
+/// literal, or one collection element such as `%{tx.critical_anomaly_score}`). Same result
+/// as [`expand`].
+pub(crate) fn expand_cow<'d>(
+    tpl: &'d Template,
+    d: &'d TxData,
+    rule: Option<&Rule>,
+) -> Cow<'d, [u8]> {
+    match tpl.parts.as_slice() {
+        [] => Cow::Borrowed(&b""[..]),
+        [Part::Lit(s)] => Cow::Borrowed(s.as_bytes()),
+        [Part::Var { var, key: Some(k) }] if collection_slot(*var).is_some() => {
+            let v = collection_slot(*var)
+                .and_then(|i| d.cols.get(i))
+                .and_then(|c| c.get(k.as_str()))
+                .map_or(&b""[..], |(_, v)| v.as_slice());
+            Cow::Borrowed(v)
+        }
+        _ => Cow::Owned(expand(tpl, d, rule)),
+    }
 }
 
 /// Expands a macro template.

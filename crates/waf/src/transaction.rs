@@ -137,6 +137,8 @@ pub(crate) struct TxData {
     pub highest_severity: Option<u8>,
     pub started: Option<Instant>,
     pub epoch: u64,
+    /// An operator could not decide (regex backtrack limit, failed deferred compilation).
+    pub regex_limit_exceeded: bool,
 }
 
 /// Run-time state changed by `ctl:` and flow actions.
@@ -356,6 +358,14 @@ impl Transaction {
     /// Runs phase 5 (logging). Always runs, even after an interruption.
     pub fn process_logging(&mut self) {
         self.run_until(5);
+    }
+
+    /// Whether some `@rx` evaluation of this transaction could not decide and reported no
+    /// match instead: a backtracking fallback pattern hit its backtrack limit, or a pattern
+    /// whose compilation is deferred failed to compile. The gateway should log it (the
+    /// verdict may be a false negative). Rules see it as `MSC_PCRE_LIMITS_EXCEEDED` = 1.
+    pub fn regex_limit_exceeded(&self) -> bool {
+        self.data.regex_limit_exceeded
     }
 
     /// Rules that matched, in match order.

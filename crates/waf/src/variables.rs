@@ -453,8 +453,11 @@ impl Sel {
                 raw: k.clone(),
             },
             Some(seclang::ast::Selector::Regex(r)) => Sel::Regex(
+                // Byte semantics (ASCII case folding and classes), as PCRE without UTF: keys
+                // are bytes, and Unicode tables made these ~20x costlier to compile.
                 RegexBuilder::new(r)
                     .case_insensitive(true)
+                    .unicode(false)
                     .build()
                     .map_err(|e| format!("invalid selector regex /{r}/: {e}"))?,
             ),

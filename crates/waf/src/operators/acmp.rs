@@ -13,6 +13,8 @@
 //! Every match it reports is a real case-insensitive occurrence of some phrase, so a fast
 //! standard automaton (`aho-corasick` crate) screens inputs first: no occurrence, no match.
 
+use std::sync::OnceLock;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 const NONE: u32 = u32::MAX;
@@ -37,7 +39,10 @@ pub(crate) struct Acmp {
     phrases: Vec<Vec<u8>>,
     nodes: Vec<Node>,
     root_next: Box<[u32; 256]>,
-    screen: Option<AhoCorasick>,
+    /// Built on first use: most CRS phrase sets are never evaluated at paranoia level 1,
+    /// and building the screens dominated `@pm`/`@pmFromFile` compile time. `None` inside
+    /// (the build failed) means "no screen": the exact automaton alone decides.
+    screen: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Node {
@@ -144,23 +149,24 @@ impl Acmp {
                 root_next[usize::from(l)] = c;
             }
         }
-        let screen = if phrases.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&phrases)
-                    .map_err(|e| e.to_string())?,
-            )
-        };
         Ok(Self {
             phrases,
             nodes,
             root_next,
-            screen,
+            screen: OnceLock::new(),
         })
+    }
+
+    fn screen(&self) -> Option<&AhoCorasick> {
+        self.screen
+            .get_or_init(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&self.phrases)
+                    .ok()
+            })
+            .as_ref()
     }
 
     fn goto(&self, node: u32, letter: u8) -> Option<u32> {
@@ -183,8 +189,12 @@ impl Acmp {
 
     /// ModSecurity's `acmp_process_quick`: the text reported for the first match, if any.
     pub(crate) fn find(&self, input: &[u8]) -> Option<&[u8]> {
-        let screen = self.screen.as_ref()?;
-        if !screen.is_match(input) {
+        if self.phrases.is_empty() {
+            return None;
+        }
+        if let Some(screen) = self.screen()
+            && !screen.is_match(input)
+        {
             return None;
         }
         let mut node: u32 = 0;

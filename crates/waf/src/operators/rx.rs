@@ -17,8 +17,11 @@
 //!
 //! Example: `SecRule ARGS "@rx (?i)union\s+select" "id:1,capture,..."`
 
+use std::sync::OnceLock;
+
 use regex::bytes::{Regex, RegexBuilder};
 
+use super::pcre::translate;
 use super::{BuildContext, OpContext, Operator, OperatorError, has_macro, invalid};
 
 /// Largest compiled program we accept (the big CRS alternations need far more than the
@@ -33,59 +36,185 @@ pub(crate) const MAX_SLOTS: usize = 10;
 /// Compiled `@rx`.
 #[derive(Debug)]
 pub(crate) struct Rx {
-    re: Option<Regex>,
-    /// The pattern has a `^` outside character classes (see [`has_caret`]).
-    caret: bool,
+    /// The pattern, when it holds no macros.
+    pattern: Option<Pattern>,
     /// The raw pattern when it holds macros.
     dynamic: Option<String>,
 }
 
-/// Rewrites PCRE spellings the `regex` crate does not accept into equivalents:
-/// `\x{HH}` becomes `\xHH` (values above `FF` are kept as `\x{...}`); everything else
-/// is copied verbatim, escapes included.
-pub(crate) fn translate(pattern: &str) -> String {
-    let b = pattern.as_bytes();
-    let mut out = String::with_capacity(pattern.len());
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        if b[i] == b'\\' {
-            if b.get(i + 1) == Some(&b'x') && b.get(i + 2) == Some(&b'{') {
-                let start = i + 3;
-                let mut j = start;
-                while j < b.len() && b[j].is_ascii_hexdigit() {
-                    j += 1;
-                }
-                let digits = &pattern[start..j];
-                if b.get(j) == Some(&b'}') && !digits.is_empty() && digits.len() <= 2 {
-                    out.push_str(&pattern[last..i]);
-                    out.push_str("\\x");
-                    if digits.len() == 1 {
-                        out.push('0');
-                    }
-                    out.push_str(digits);
-                    i = j + 1;
-                    last = i;
-                    continue;
-                }
+/// Backtracking steps the fallback engine may take in one evaluation before it gives up
+/// (the evaluation then reports no match and flags the transaction).
+pub(crate) const FANCY_BACKTRACK_LIMIT: usize = 100_000;
+
+/// A statically known `@rx` pattern, syntax-checked at load time and compiled on first use.
+///
+/// Building the `regex` crate's automata is where CRS compile time goes, and at paranoia
+/// level 1 most CRS patterns are never evaluated (their rules sit behind paranoia-level
+/// skips), so full compilation is deferred to the first evaluation (`OnceLock`: one thread
+/// compiles, others wait). The load-time check parses the pattern with the same flags, so
+/// syntax errors are still reported with the rule's file and line.
+///
+/// Patterns that need backtracking (lookaround, backreferences; a handful in CRS 3.3) are
+/// compiled at load time with `fancy-regex` and a backtrack limit instead.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    /// The pattern after [`translate`].
+    translated: String,
+    /// [`has_caret`] of the pattern.
+    caret: bool,
+    /// No match can be shorter than this (from the parsed pattern; 0 when unknown): a
+    /// shorter input is answered without running the regex. Exact, and most CRS patterns
+    /// need more bytes than short parameter values hold.
+    min_len: usize,
+    engine: Engine,
+}
+
+#[derive(Debug)]
+enum Engine {
+    /// `regex` crate, built on first use; `None` inside: building failed (never matches,
+    /// and flags the evaluation).
+    Lazy(OnceLock<Option<Regex>>),
+    /// Backtracking fallback (the pattern runs over the input read as Latin-1, one
+    /// character per byte, as PCRE without UTF does).
+    Fancy(Box<fancy_regex::Regex>),
+}
+
+/// Whether the `regex` crate refused the pattern only for lookaround, backreferences or
+/// possessive quantifiers (backtracking constructs).
+fn needs_backtracking(e: &regex_syntax::Error) -> bool {
+    matches!(
+        e,
+        regex_syntax::Error::Parse(p) if matches!(
+            p.kind(),
+            regex_syntax::ast::ErrorKind::UnsupportedLookAround
+                | regex_syntax::ast::ErrorKind::UnsupportedBackreference
+                // Possessive quantifiers (`\s*+`): a quantifier after a quantifier.
+                | regex_syntax::ast::ErrorKind::RepetitionMissing
+        )
+    )
+}
+
+/// Parses (without compiling) a translated pattern with the flags [`build_translated`] uses;
+/// returns the shortest length a match can have.
+fn syntax_check(translated: &str) -> Result<usize, Box<regex_syntax::Error>> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .build()
+        .parse(translated)
+        .map(|hir| hir.properties().minimum_len().unwrap_or(0))
+        .map_err(Box::new)
+}
+
+impl Pattern {
+    /// Checks `pattern` and prepares it (see the type's documentation).
+    pub(crate) fn new(pattern: &str) -> Result<Self, String> {
+        let translated = translate(if pattern.is_empty() { ".*" } else { pattern });
+        let caret = has_caret(pattern);
+        let mut min_len = 0;
+        let engine = match syntax_check(&translated) {
+            Ok(n) => {
+                min_len = n;
+                Engine::Lazy(OnceLock::new())
             }
-            // Skip the escaped character (whole UTF-8 sequence) so `\\x{..}` stays literal.
-            i += 1;
-            if let Some(c) = pattern[i..].chars().next() {
-                i += c.len_utf8();
-            }
-            continue;
-        }
-        i += 1;
+            Err(e) if needs_backtracking(&e) => Engine::Fancy(Box::new(
+                fancy_regex::RegexBuilder::new(&format!("(?sm){translated}"))
+                    .backtrack_limit(FANCY_BACKTRACK_LIMIT)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )),
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(Self {
+            translated,
+            caret,
+            min_len,
+            engine,
+        })
     }
-    out.push_str(&pattern[last..]);
-    out
+
+    /// Whether this pattern runs on the backtracking fallback.
+    #[cfg(test)]
+    pub(crate) fn is_fallback(&self) -> bool {
+        matches!(self.engine, Engine::Fancy(_))
+    }
+
+    /// Compiles now if not done yet; false when compilation failed.
+    #[cfg(test)]
+    pub(crate) fn force(&self) -> bool {
+        match &self.engine {
+            Engine::Lazy(cell) => cell
+                .get_or_init(|| build_translated(&self.translated).ok())
+                .is_some(),
+            Engine::Fancy(_) => true,
+        }
+    }
+
+    /// Evaluates like [`run`]; sets `ctx.limit_exceeded` when it could not decide.
+    pub(crate) fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        if input.len() < self.min_len {
+            return false;
+        }
+        match &self.engine {
+            Engine::Lazy(cell) => {
+                match cell.get_or_init(|| build_translated(&self.translated).ok()) {
+                    Some(re) => run(re, self.caret, ctx, input),
+                    None => {
+                        ctx.limit_exceeded = true;
+                        false
+                    }
+                }
+            }
+            Engine::Fancy(re) => run_fancy(re, self.caret, ctx, input),
+        }
+    }
+}
+
+/// Runs the backtracking fallback over `input` read as Latin-1 (one character per byte,
+/// so character offsets and byte offsets agree in count and captures map back exactly).
+fn run_fancy(re: &fancy_regex::Regex, caret: bool, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+    let text: String = input.iter().map(|&b| char::from(b)).collect();
+    let caps = match re.captures(&text) {
+        Ok(Some(c)) => c,
+        Ok(None) => return false,
+        Err(_) => {
+            ctx.limit_exceeded = true;
+            return false;
+        }
+    };
+    // Only a match starting at the very end needs the PCRE `^` check (see `pcre_rejects`).
+    if caps
+        .get(0)
+        .is_some_and(|m| m.start() == text.len() && pcre_rejects(caret, input, input.len()))
+    {
+        return false;
+    }
+    if let Some(slots) = ctx.captures.as_deref_mut() {
+        let back =
+            |s: &str| -> Vec<u8> { s.chars().map(|c| u8::try_from(c).unwrap_or(b'?')).collect() };
+        slots.clear();
+        let n = caps.len().min(MAX_SLOTS);
+        let used = (0..n)
+            .rev()
+            .find(|&g| caps.get(g).is_some())
+            .map_or(0, |g| g + 1);
+        for g in 0..used {
+            slots.push(caps.get(g).map(|m| back(m.as_str())).unwrap_or_default());
+        }
+    }
+    true
 }
 
 /// Compiles a pattern with ModSecurity's flags.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, regex::Error> {
-    let translated = translate(if pattern.is_empty() { ".*" } else { pattern });
-    RegexBuilder::new(&translated)
+    build_translated(&translate(if pattern.is_empty() { ".*" } else { pattern }))
+}
+
+/// Compiles an already [`translate`]d pattern.
+fn build_translated(translated: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(translated)
         .unicode(false)
         .dot_matches_new_line(true)
         .multi_line(true)
@@ -103,19 +232,17 @@ pub(crate) fn build(
 }
 
 impl Rx {
-    /// Compiles `argument`, deferring to evaluation time when it holds macros.
+    /// Prepares `argument`, deferring to evaluation time when it holds macros.
     pub(crate) fn new(argument: &str) -> Result<Self, OperatorError> {
         if has_macro(argument) {
             return Ok(Self {
-                re: None,
-                caret: false,
+                pattern: None,
                 dynamic: Some(argument.to_owned()),
             });
         }
-        let re = compile(argument).map_err(|e| invalid("rx", e.to_string()))?;
+        let pattern = Pattern::new(argument).map_err(|e| invalid("rx", e))?;
         Ok(Self {
-            re: Some(re),
-            caret: has_caret(argument),
+            pattern: Some(pattern),
             dynamic: None,
         })
     }
@@ -211,8 +338,8 @@ pub(crate) fn run(re: &Regex, caret: bool, ctx: &mut OpContext<'_>, input: &[u8]
 
 impl Operator for Rx {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        if let Some(re) = &self.re {
-            return run(re, self.caret, ctx, input);
+        if let Some(p) = &self.pattern {
+            return p.evaluate(ctx, input);
         }
         let pattern = match (ctx.expanded, &self.dynamic) {
             (Some(e), _) => String::from_utf8_lossy(e).into_owned(),
@@ -311,14 +438,6 @@ mod tests {
     }
 
     #[test]
-    fn translation() {
-        assert_eq!(translate("\\x{41}\\x{5c}"), "\\x41\\x5c");
-        assert_eq!(translate("\\x{9}"), "\\x09");
-        assert_eq!(translate("\\\\x{41}"), "\\\\x{41}");
-        assert_eq!(translate("\\x{263a}é"), "\\x{263a}é");
-    }
-
-    #[test]
     fn macros_and_errors() {
         let op = build_op("rx", "^%{tx.prefix}");
         assert!(eval_expanded(op.as_ref(), b"ab", b"abc"));
@@ -329,6 +448,84 @@ mod tests {
             base_dir: std::path::Path::new("/"),
         };
         assert!(crate::operators::build("rx", "(", &ctx).is_err());
+    }
+
+    #[test]
+    fn lazy_compilation() {
+        // Syntax errors are still reported at build time.
+        assert!(Pattern::new("(").is_err());
+        assert!(Pattern::new("[z-a]").is_err());
+        let p = Pattern::new("a+b").unwrap();
+        assert!(!p.is_fallback());
+        assert_eq!(p.min_len, 2);
+        assert_eq!(Pattern::new("(?i)union\\s+select").unwrap().min_len, 12);
+        assert_eq!(Pattern::new("^$").unwrap().min_len, 0);
+        assert_eq!(Pattern::new("a|bcd").unwrap().min_len, 1);
+        assert!(!p.evaluate(&mut OpContext::default(), b"b"));
+        assert!(p.force());
+        let p = Pattern::new("(?i)x").unwrap();
+        let mut ctx = OpContext::default();
+        assert!(p.evaluate(&mut ctx, b"aXa"));
+        assert!(!ctx.limit_exceeded);
+    }
+
+    /// The bounded `fancy-regex` fallback for patterns the `regex` crate refuses.
+    #[test]
+    fn fallback_table() {
+        let cases: &[(&str, &[u8], bool)] = &[
+            ("a(?=b)", b"xab", true),
+            ("a(?=b)", b"xac", false),
+            ("a(?!b)", b"ab", false),
+            ("a(?!b)", b"ac", true),
+            ("(?<=x)y", b"xy", true),
+            ("(?<!x)y", b"xy", false),
+            ("(?<!x)y", b"zy", true),
+            ("(a)\\1", b"aa", true),
+            ("(a)\\1", b"ab", false),
+            // DOTALL and MULTILINE, as ModSecurity sets them.
+            ("a.b(?=c)", b"a\nbc", true),
+            ("^b(?=c)", b"a\nbc", true),
+            // PCRE: `^` never matches after a final newline.
+            ("^(?=$)", b"a\n", false),
+            // Bytes are Latin-1 characters, non-UTF-8 input included.
+            ("(?<=\\xff)a", b"\xffa", true),
+            ("(?<=\\xff)a", b"\xfea", false),
+            ("[\\x80-\\xff](?=z)", b"\xc3z", true),
+            ("(?i)select(?=\\s)", b"SELECT x", true),
+        ];
+        for (pat, input, want) in cases {
+            let p = Pattern::new(pat).unwrap_or_else(|e| panic!("{pat}: {e}"));
+            assert!(p.is_fallback(), "{pat} should need the fallback");
+            let mut ctx = OpContext::default();
+            assert_eq!(p.evaluate(&mut ctx, input), *want, "{pat:?} {input:?}");
+            assert!(!ctx.limit_exceeded, "{pat}");
+        }
+        // Captures map back to the original bytes.
+        let op = build_op("rx", "(\\w+)=\\1(\\xff)?");
+        let (hit, caps) = eval_capture(op.as_ref(), b"z k=k\xff");
+        assert!(hit);
+        assert_eq!(
+            caps,
+            vec![b"k=k\xff".to_vec(), b"k".to_vec(), b"\xff".to_vec()]
+        );
+        // A pattern the fallback cannot compile is still a load error.
+        assert!(Pattern::new("(?<=a+)b").is_err());
+    }
+
+    #[test]
+    fn fallback_backtrack_limit() {
+        let p = Pattern::new("^(a+)+(?=b)").unwrap();
+        assert!(p.is_fallback());
+        let mut input = vec![b'a'; 40];
+        input.push(b'c');
+        let mut ctx = OpContext::default();
+        let start = std::time::Instant::now();
+        assert!(!p.evaluate(&mut ctx, &input));
+        assert!(ctx.limit_exceeded, "backtrack limit not reached");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        let mut ctx = OpContext::default();
+        assert!(p.evaluate(&mut ctx, b"aab"));
+        assert!(!ctx.limit_exceeded);
     }
 
     /// Every `@rx` argument of the CRS rule files, by a simple line scan.
@@ -370,6 +567,50 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Debian's CRS 3.3 (when the package is installed): every `@rx` (as the SecLang parser
+    /// reads it) is accepted, and only a few need the fallback.
+    #[test]
+    fn debian_crs33_patterns() {
+        let dir = std::path::Path::new("/usr/share/modsecurity-crs/rules");
+        if !dir.is_dir() {
+            eprintln!("SKIPPED: {} not present", dir.display());
+            return;
+        }
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+            .collect();
+        files.sort();
+        let (mut fallback, mut errors, mut total) = (Vec::new(), Vec::new(), 0);
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let dirs = seclang::parse_str(&text, &path.display().to_string()).unwrap();
+            for d in dirs {
+                let seclang::ast::DirectiveKind::Rule(r) = &d.kind else {
+                    continue;
+                };
+                let op = &r.operator;
+                if !op.name.eq_ignore_ascii_case("rx") || has_macro(&op.argument) {
+                    continue;
+                }
+                total += 1;
+                let at = format!("{}:{}", path.display(), op.span.line);
+                match Pattern::new(&op.argument) {
+                    Ok(p) if p.is_fallback() => fallback.push(at),
+                    Ok(_) => {}
+                    Err(e) => errors.push(format!("{at}: {e}")),
+                }
+            }
+        }
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        eprintln!(
+            "{} of {total} patterns on the fallback: {fallback:#?}",
+            fallback.len()
+        );
+        assert!(fallback.len() < 20, "{fallback:?}");
     }
 
     #[test]

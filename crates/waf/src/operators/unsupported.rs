@@ -6,7 +6,11 @@
 //! - `@geoLookup`: accepted; never matches and sets no `GEO` data, exactly as ModSecurity
 //!   does when no GeoIP/MaxMind database is configured (`SecGeoLookupDb` is not
 //!   supported).
-//! - `@rbl` (DNS block lists: network I/O per request), `@inspectFile` (runs an external
+//! - `@rbl`: accepted; never matches, as ModSecurity answers when the DNS block-list lookup
+//!   fails (Portcullis does no network I/O from the request path). CRS 3.3 (Debian's
+//!   package) carries `@rbl` rules (910xxx, only active with a configured block list), so
+//!   rejecting it would keep that rule set from loading.
+//! - `@inspectFile` (runs an external
 //!   program), `@fuzzyHash` (needs ssdeep), `@validateDTD` / `@validateSchema` (need
 //!   libxml2 DTD/XSD validation), `@gsbLookup` (Google Safe Browsing, removed upstream):
 //!   rejected at build time with [`OperatorError::InvalidArgument`] explaining that the
@@ -43,12 +47,22 @@ fn unsupported(name: &str, why: &str) -> Result<Box<dyn Operator>, OperatorError
     ))
 }
 
+/// Compiled `@rbl`: no lookup, no match.
+#[derive(Debug)]
+struct Rbl;
+
+impl Operator for Rbl {
+    fn evaluate(&self, _ctx: &mut OpContext<'_>, _input: &[u8]) -> bool {
+        false
+    }
+}
+
 /// Factory for `@rbl`.
 pub(crate) fn rbl(
     _argument: &str,
     _ctx: &BuildContext<'_>,
 ) -> Result<Box<dyn Operator>, OperatorError> {
-    unsupported("rbl", "no DNS block-list lookups from the request path")
+    Ok(Box::new(Rbl))
 }
 
 /// Factory for `@inspectFile`.
@@ -102,13 +116,16 @@ mod tests {
     #[test]
     fn table() {
         assert!(!eval(build_op("geoLookup", "").as_ref(), b"8.8.8.8"));
+        assert!(!eval(
+            build_op("rbl", "dnsbl.httpbl.org").as_ref(),
+            b"1.2.3.4"
+        ));
         let loader = seclang::loader::MemLoader::new();
         let ctx = BuildContext {
             loader: &loader,
             base_dir: std::path::Path::new("/"),
         };
         for name in [
-            "rbl",
             "inspectFile",
             "fuzzyHash",
             "validateDTD",
