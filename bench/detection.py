@@ -6,6 +6,7 @@ verdicts. Used by bench/detection.sh (which starts the fronts); usable on its ow
 
 Each corpus line becomes one or more requests (Host bench.example.com, browser-like headers):
   {"v": x}     GET /search?q=x&lang=en, POST /submit form q=x&lang=en, POST /api/items JSON {"q": x, "lang": "en"}
+  {"v_enc": e} the same with e (percent-encoded already) pasted as it is, decoded for JSON
   {"qs": s}    GET /packages?s
   {"form": b}  POST /packages (application/x-www-form-urlencoded)
   {"json": b}  POST /api/packages (application/json)
@@ -37,6 +38,13 @@ def requests_for(row):
         q = urllib.parse.urlencode([("q", v), ("lang", "en")])
         yield "query", "GET", f"/search?{q}", None, None
         yield "form", "POST", "/submit", "application/x-www-form-urlencoded", q.encode()
+        yield "json", "POST", "/api/items", "application/json", json.dumps({"q": v, "lang": "en"}).encode()
+    elif "v_enc" in row:
+        enc = urllib.parse.quote(row["v_enc"], safe="%")
+        q = f"q={enc}&lang=en"
+        yield "query", "GET", f"/search?{q}", None, None
+        yield "form", "POST", "/submit", "application/x-www-form-urlencoded", q.encode()
+        v = urllib.parse.unquote(row["v_enc"], errors="replace")
         yield "json", "POST", "/api/items", "application/json", json.dumps({"q": v, "lang": "en"}).encode()
     elif "qs" in row:
         yield "query", "GET", f"/packages?{row['qs']}", None, None

@@ -50,7 +50,7 @@ fronts=()
 i=0
 for level in $LEVELS; do
   port=$((19381 + i))
-  start "pc-pl$level" "$PORTCULLIS" serve --manifests "$RUN/manifests" --http "$ADDR:$port" \
+  start "pc-pl$level" "$PORTCULLIS" serve --state-dir "$RUN/state-pl$level" --manifests "$RUN/manifests" --http "$ADDR:$port" \
     --https "$ADDR:$((19480 + i))" --admin "$ADDR:$((19280 + i))" --access-log /dev/null \
     --waf block --crs "$CRS4" --paranoia "$level" --security-log "$RUN/logs/pc-pl$level.security.log"
   wait_port "$port"

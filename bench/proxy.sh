@@ -83,7 +83,7 @@ LUA
 
 start backend taskset -c "$OTHER_CPUS" "$NGINX" -c "$RUN/backend.conf"
 start nginx taskset -c "$PROXY_CPU" "$NGINX" -c "$RUN/nginx.conf"
-start portcullis taskset -c "$PROXY_CPU" "$PORTCULLIS" serve --manifests "$RUN/manifests" \
+start portcullis taskset -c "$PROXY_CPU" "$PORTCULLIS" serve --state-dir "$RUN/state" --manifests "$RUN/manifests" \
   --http "$ADDR:$PORT_PC" --https "$ADDR:$PORT_PC_TLS" --admin "$ADDR:$PORT_PC_ADMIN" --access-log "$PC_LOG"
 wait_port "$PORT_BACKEND"; wait_port "$PORT_NGINX"; wait_port "$PORT_PC"
 for p in "$PORT_NGINX" "$PORT_PC"; do

@@ -92,7 +92,7 @@ printf '%-34s %12s %10s\n' "front" "ingresses" "RSS MiB"
 for count in 1 "$N"; do
   rm -rf "$RUN/manifests" && mkdir -p "$RUN/manifests"
   ingresses "$count" >"$RUN/manifests/apps.yaml"
-  start "pc-$count" "$PORTCULLIS" serve --manifests "$RUN/manifests" --http "$ADDR:$PORT_FRONT" \
+  start "pc-$count" "$PORTCULLIS" serve --state-dir "$RUN/state-$count" --manifests "$RUN/manifests" --http "$ADDR:$PORT_FRONT" \
     --https "$ADDR:19582" --admin "$ADDR:19583" --access-log /dev/null \
     --waf block --crs "$CRS4" --security-log /dev/null
   pid=${PIDS[-1]}

@@ -146,7 +146,7 @@ start_front() { # name
       [ "$name" = pc-waf-crs3 ] && waf=(--waf block --crs "$RUN/crs3" --paranoia "$PARANOIA" --security-log "$RUN/logs/$name.security.log")
       local alog=/dev/null
       [ "$ACCESS_LOG" = on ] && alog="$RUN/logs/$name.access.log"
-      start "$name" taskset -c "$FRONT_CPU" "$PORTCULLIS" serve --manifests "$RUN/manifests" \
+      start "$name" taskset -c "$FRONT_CPU" "$PORTCULLIS" serve --state-dir "$RUN/state-$name" --manifests "$RUN/manifests" \
         --http "$ADDR:$port" --https "$ADDR:$((19450 + i))" --admin "$ADDR:$((19260 + i))" \
         --access-log "$alog" "${waf[@]}"
       ;;
@@ -167,7 +167,7 @@ for f in $FRONTS; do
   if curl -s -o /dev/null -H "Host: $HOST" "http://$ADDR:$port/"; then
     started="$started $f"
   elif [ "$f" = pc-waf-crs3 ]; then
-    echo "note: portcullis does not start on Debian's CRS 3.3.4 (front skipped): $(grep -m1 -iE 'error|cannot' "$RUN/logs/$f.out" | cut -c1-300)" >&2
+    echo "note: portcullis does not start on Debian's CRS 3.3.4 (front skipped): $(grep -m1 '^portcullis:' "$RUN/logs/$f.out" | cut -c1-300)" >&2
   else
     echo "$BENCH_NAME: $f does not answer on port $port; logs in $RUN/logs" >&2
     tail -5 "$RUN/logs/$f.out" >&2 || true

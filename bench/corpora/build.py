@@ -7,6 +7,7 @@ Writes OUT_DIR/attack/*.jsonl and OUT_DIR/benign/*.jsonl plus OUT_DIR/SOURCES.tx
 version and path of every source). Each line of a corpus is one JSON object:
 
     {"v": "..."}     a value: sent as a query parameter, a form field and a JSON string
+    {"v_enc": "..."} the same for a value kept percent-encoded (its bytes are not UTF-8)
     {"qs": "..."}    a whole (already encoded) query string, sent as GET /path?qs
     {"form": "..."}  a whole application/x-www-form-urlencoded body
     {"json": "..."}  a whole application/json body
@@ -80,8 +81,20 @@ def wfuzz(out):
     ver = pkg_version("wfuzz")
     for fname, corpus in (("SQL.txt", "wfuzz-sql"), ("XSS.txt", "wfuzz-xss"),
                           ("Traversal.txt", "wfuzz-traversal"), ("All_attack.txt", "wfuzz-all")):
-        n = write(f"{out}/attack/{corpus}.jsonl", ({"v": t} for t in lines(f"{WFUZZ}/{fname}")))
-        sources.append(f"attack/{corpus}: {n} values from Debian wfuzz {ver}, {WFUZZ}/{fname}")
+        # wfuzz pastes these into URLs as they are, so "%20" is an encoded space: the value an
+        # application sees is the percent-decoded line.
+        # Lines whose decoded bytes are not UTF-8 (overlong encodings such as %c0%ae) stay
+        # encoded ("v_enc") and are sent as they are.
+        n = write(f"{out}/attack/{corpus}.jsonl", (wfuzz_value(t) for t in lines(f"{WFUZZ}/{fname}")))
+        sources.append(f"attack/{corpus}: {n} values from Debian wfuzz {ver}, {WFUZZ}/{fname} "
+                       "(percent-decoded once)")
+
+
+def wfuzz_value(line):
+    try:
+        return {"v": urllib.parse.unquote_to_bytes(line).decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"v_enc": line}
 
 
 def sqlmap_fill(text):
