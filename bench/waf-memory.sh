@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Resident memory of the WAF with 1 and with N (default 200) WAF-enabled Ingresses.
+# Resident memory (proportional set size, PSS) of the WAF with 1 and with N (default 200)
+# WAF-enabled Ingresses.
 #
 #   bench/waf-memory.sh
 #
 # Portcullis: `serve --waf block --crs CRS4` with 1, then N Ingresses (each its own host, all
-# annotated enable-modsecurity: "true"); one request to every host, then VmRSS of the process.
+# annotated enable-modsecurity: "true"); one request to every host, then the process's PSS.
 # With MODSEC=1 also nginx + ModSecurity v3 with the same CRS, configured the way ingress-nginx
 # renders WAF-enabled Ingresses (one server per host, `modsecurity on` and
-# `modsecurity_rules_file` in each location): VmRSS of the master and its worker, summed.
-# That start parses the CRS once per location, so it takes minutes for N=200.
+# `modsecurity_rules_file` in each location): PSS of the master and its worker, summed.
+# That start parses the CRS once per location: for N=200 it takes minutes and several GiB.
 #
 # Needs: nginx curl python3 (and libnginx-mod-http-modsecurity for MODSEC=1).
 # Env (defaults): N=200 MODSEC=0 CRS4=../shared/crs PORTCULLIS=path/to/binary KEEP=1
@@ -28,10 +29,11 @@ backend_conf "$BACKEND_PORT" >"$RUN/backend.conf"
 start backend "$NGINX" -c "$RUN/backend.conf"
 wait_port "$BACKEND_PORT"
 
-rss_kb() { # pid... -> summed VmRSS (KiB) of the pids and their children
+# Proportional set size: pages shared by nginx's master and worker count once, not twice.
+pss_kb() { # pid... -> summed Pss (KiB) of the pids and their children
   local t=0 p v
   for p in "$@" $(for p in "$@"; do ps -o pid= --ppid "$p" 2>/dev/null; done); do
-    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
+    v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
     t=$((t + ${v:-0}))
   done
   echo "$t"
@@ -88,7 +90,7 @@ touch_hosts() { # port count
   [ "$code" = 403 ] || { echo "$BENCH_NAME: the WAF is not on (sqli answers $code)" >&2; KEEP=1; exit 1; }
 }
 
-printf '%-34s %12s %10s\n' "front" "ingresses" "RSS MiB"
+printf '%-34s %12s %10s\n' "front" "ingresses" "PSS MiB"
 for count in 1 "$N"; do
   rm -rf "$RUN/manifests" && mkdir -p "$RUN/manifests"
   ingresses "$count" >"$RUN/manifests/apps.yaml"
@@ -102,7 +104,7 @@ for count in 1 "$N"; do
   done
   touch_hosts "$PORT_FRONT" "$count"
   printf '%-34s %12s %10.1f\n' "portcullis --waf block (CRS v4)" "$count" \
-    "$(awk -v k="$(rss_kb "$pid")" 'BEGIN { print k / 1024 }')"
+    "$(awk -v k="$(pss_kb "$pid")" 'BEGIN { print k / 1024 }')"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
 
@@ -141,7 +143,7 @@ $servers"
     done
     touch_hosts "$PORT_FRONT" "$count"
     printf '%-34s %12s %10.1f\n' "nginx + ModSecurity (CRS v4)" "$count" \
-      "$(awk -v k="$(rss_kb "$pid")" 'BEGIN { print k / 1024 }')"
+      "$(awk -v k="$(pss_kb "$pid")" 'BEGIN { print k / 1024 }')"
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
 fi
