@@ -145,7 +145,7 @@ wait_port() { # port [host]
 
 proc_ticks() { # pid... -> utime+stime clock ticks of these processes and their children
   local t=0 p v
-  for p in "$@" $(for p in "$@"; do ps -o pid= --ppid "$p" 2>/dev/null; done); do
+  for p in "$@" $(for q in "$@"; do ps -o pid= --ppid "$q" 2>/dev/null; done); do
     v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
     t=$((t + ${v:-0}))
   done

@@ -32,7 +32,7 @@ wait_port "$BACKEND_PORT"
 # Proportional set size: pages shared by nginx's master and worker count once, not twice.
 pss_kb() { # pid... -> summed Pss (KiB) of the pids and their children
   local t=0 p v
-  for p in "$@" $(for p in "$@"; do ps -o pid= --ppid "$p" 2>/dev/null; done); do
+  for p in "$@" $(for q in "$@"; do ps -o pid= --ppid "$q" 2>/dev/null; done); do
     v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
     t=$((t + ${v:-0}))
   done

@@ -25,7 +25,7 @@
 #   json      POST of a 1024-byte application/json order
 #   sqli      GET /api/v1/products?id=1%27%20OR%201%3D1-- (403 from every WAF, 200 from pc-off)
 # Before timing, every front must answer 200 to the benign workloads, the WAF fronts 403 to sqli,
-# and Portcullis must log no security event for the benign ones.
+# and Portcullis must log no security event for the benign ones and a 949110 one for sqli.
 #
 # Env (defaults): DURATION=10 (s per run) CONNS=32 THREADS=1 ROUNDS=3 WARMUP=2 (s, not recorded)
 #   FRONT_CPU=1 OTHER_CPUS=0 PARANOIA=1 ACCESS_LOG=on (every front logs each request to a file)
@@ -199,6 +199,10 @@ for f in $FRONTS; do
   [ "$f" = pc-off ] && want=200
   r=$(request "$port" sqli)
   [ "${r%% *}" = "$want" ] || { echo "verify: $f sqli -> $r (want $want)" >&2; fail=1; }
+  if [ -e "$seclog" ]; then
+    sleep 0.2
+    grep -q '"id":949110' "$seclog" || { echo "verify: $f logged no 949110 event for sqli" >&2; fail=1; }
+  fi
   [ "$fail" = 0 ] && echo "verify: $f ok (get/form/json 200, sqli $want)" >&2
 done
 [ "$fail" = 0 ] || { KEEP=1; echo "$BENCH_NAME: verification failed; nothing timed" >&2; exit 1; }
