@@ -121,7 +121,7 @@ write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" "$HOST" \
 ln -s "$CRS3_SETUP" "$RUN/crs3/crs-setup.conf"
 ln -s "$CRS3_RULES" "$RUN/crs3/rules"
 
-declare -A FRONT_PID
+declare -A FRONT_PID FRONT_ADMIN
 n=0
 started=""
 start_front() { # name
@@ -152,6 +152,7 @@ start_front() { # name
       ;;
   esac
   FRONT_PID[$name]=${PIDS[-1]}
+  case $name in pc-*) FRONT_ADMIN[$name]=$((19260 + i)) ;; esac
 }
 
 start backend taskset -c "$OTHER_CPUS" "$NGINX" -c "$RUN/backend.conf"
@@ -238,6 +239,13 @@ run_wrk() { # port workload duration
 }
 
 HZ=$(getconf CLK_TCK)
+# Portcullis's own WAF engine time (portcullis_waf_evaluation_seconds_sum on its admin port).
+engine_seconds() { # front -> seconds so far (0 for fronts without it)
+  local admin=${FRONT_ADMIN[$1]:-}
+  [ -n "$admin" ] || { echo 0; return; }
+  curl -s --max-time 5 "http://$ADDR:$admin/metrics" |
+    awk '/^portcullis_waf_evaluation_seconds_sum\{phase="request"\}/ { s += $2 } END { print s + 0 }'
+}
 echo "wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS rounds; fronts on cpu $FRONT_CPU, origin+wrk on cpu $OTHER_CPUS; paranoia $PARANOIA; access log $ACCESS_LOG" >&2
 : >"$RUN/results.jsonl"
 for round in $(seq 1 "$ROUNDS"); do
@@ -245,11 +253,13 @@ for round in $(seq 1 "$ROUNDS"); do
     for f in $FRONTS; do
       port=$(front_port "$f")
       run_wrk "$port" "$wl" "$WARMUP" >/dev/null
+      e0=$(engine_seconds "$f")
       t0=$(proc_ticks "${FRONT_PID[$f]}")
       res=$(run_wrk "$port" "$wl" "$DURATION")
       t1=$(proc_ticks "${FRONT_PID[$f]}")
+      e1=$(engine_seconds "$f")
       [ -n "$res" ] || { echo "no result for $f/$wl" >&2; continue; }
-      line="{\"round\":$round,\"front\":\"$f\",\"workload\":\"$wl\",\"cpu_s\":$(((t1 - t0) * 1000 / HZ))e-3,\"r\":$res}"
+      line="{\"round\":$round,\"front\":\"$f\",\"workload\":\"$wl\",\"cpu_s\":$(((t1 - t0) * 1000 / HZ))e-3,\"engine_s\":$(awk -v a="$e0" -v b="$e1" 'BEGIN { print b - a }'),\"r\":$res}"
       echo "$line" >>"$RUN/results.jsonl"
       echo "  round $round $wl $f: $res" >&2
     done

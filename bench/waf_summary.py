@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarise bench/waf.sh results (one JSON line per timed wrk run): medians per front and
-workload, Portcullis / nginx+ModSecurity ratios, WAF-on vs WAF-off loss, and the targets."""
+workload (req/s, latency, the front's CPU per request, Portcullis's WAF engine time per request), Portcullis / nginx+ModSecurity ratios, WAF-on vs WAF-off loss, and the targets."""
 import json
 import statistics
 import sys
@@ -20,19 +20,21 @@ def main(path):
         for r in rows:
             if r["front"] != front or r["workload"] != wl:
                 continue
-            if key == "cpu_us":
+            if key in ("cpu_us", "engine_us"):
                 n = r["r"]["requests"]
-                vals.append(r["cpu_s"] * 1e6 / n if n else float("nan"))
+                sec = r["cpu_s"] if key == "cpu_us" else r.get("engine_s", 0)
+                vals.append(sec * 1e6 / n if n and sec else float("nan"))
             else:
                 vals.append(r["r"][key])
         return statistics.median(vals) if vals else float("nan")
 
     print(f"{'workload':<8} {'front':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'cpu us/req':>10} {'non-2xx':>8} {'errors':>7}")
+          f"{'cpu us/req':>10} {'engine us':>10} {'non-2xx':>8} {'errors':>7}")
     for wl in workloads:
         for f in fronts:
             print(f"{wl:<8} {f:<12} {med(f, wl, 'rps'):>9.0f} {med(f, wl, 'p50') / 1000:>8.2f} "
                   f"{med(f, wl, 'p99') / 1000:>8.2f} {med(f, wl, 'cpu_us'):>10.0f} "
+                  f"{med(f, wl, 'engine_us'):>10.0f} "
                   f"{med(f, wl, 'non2xx'):>8.0f} {med(f, wl, 'errors'):>7.0f}")
     print()
     pairs = [("pc-waf", "modsec-crs4", "CRS 4.28"), ("pc-waf-crs3", "modsec-crs3", "CRS 3.3.4")]
