@@ -21,6 +21,12 @@
 //! use_forwarded_headers: false
 //! proxy_real_ip_cidr: [10.0.0.0/8, 192.168.0.0/16]
 //! use_proxy_protocol: false
+//! block_cidrs: [192.0.2.0/24, "2001:db8:bad::/48"]
+//! block_user_agents: ["BadBot/1.0", "~*python-requests"]
+//! limit_req_status_code: 429
+//! limit_conn_status_code: 503
+//! whitelist_source_range: 10.0.0.0/8
+//! denylist_source_range: 198.51.100.0/24
 //! ```
 
 use std::net::SocketAddr;
@@ -79,6 +85,57 @@ pub struct ConfigFile {
     pub use_proxy_protocol: Option<bool>,
     /// WAF settings (issue #4).
     pub waf: Option<crate::waf::WafFile>,
+    /// ConfigMap `block-cidrs`: clients refused (403) on every Ingress; list or CSV.
+    #[serde(alias = "block-cidrs", default, deserialize_with = "cidrs")]
+    pub block_cidrs: Option<Vec<IpNet>>,
+    /// ConfigMap `block-user-agents`: `exact`, `~regex` or `~*regex`; list or CSV.
+    #[serde(alias = "block-user-agents", default, deserialize_with = "user_agents")]
+    pub block_user_agents: Option<Vec<String>>,
+    /// ConfigMap `limit-req-status-code` (400-599, default 503).
+    #[serde(alias = "limit-req-status-code", default, deserialize_with = "status")]
+    pub limit_req_status_code: Option<u16>,
+    /// ConfigMap `limit-conn-status-code` (400-599, default 503).
+    #[serde(alias = "limit-conn-status-code", default, deserialize_with = "status")]
+    pub limit_conn_status_code: Option<u16>,
+    /// ConfigMap `whitelist-source-range` (also `allowlist-source-range`): default allowlist
+    /// of every Ingress without its own annotation.
+    #[serde(
+        alias = "whitelist-source-range",
+        alias = "allowlist-source-range",
+        alias = "allowlist_source_range",
+        default,
+        deserialize_with = "cidrs"
+    )]
+    pub whitelist_source_range: Option<Vec<IpNet>>,
+    /// ConfigMap `denylist-source-range`: default denylist of every Ingress without its own
+    /// annotation.
+    #[serde(alias = "denylist-source-range", default, deserialize_with = "cidrs")]
+    pub denylist_source_range: Option<Vec<IpNet>>,
+}
+
+fn user_agents<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Agents {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items: Vec<String> = match Option::<Agents>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Agents::One(s)) => s.split(',').map(|s| s.trim().to_owned()).collect(),
+        Some(Agents::Many(v)) => v,
+    };
+    crate::limits::UserAgentBlocklist::parse(&items).map_err(serde::de::Error::custom)?;
+    Ok(Some(items))
+}
+
+fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    match Option::<u16>::deserialize(d)? {
+        Some(code) if !crate::limits::valid_status(code) => Err(serde::de::Error::custom(format!(
+            "{code} is not an HTTP status 400-599"
+        ))),
+        other => Ok(other),
+    }
 }
 
 fn cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<IpNet>>, D::Error> {
@@ -197,6 +254,27 @@ impl ConfigFile {
                 .clone()
                 .unwrap_or(d.proxy_real_ip_cidr),
             use_proxy_protocol: self.use_proxy_protocol.unwrap_or(d.use_proxy_protocol),
+            limits: self.global_limits(),
+        }
+    }
+
+    /// The abuse-control globals: file values over [`crate::limits::GlobalLimits::default`].
+    pub fn global_limits(&self) -> crate::limits::GlobalLimits {
+        use crate::limits::{CidrList, GlobalLimits, UserAgentBlocklist};
+        let d = GlobalLimits::default();
+        let list = |v: &Option<Vec<IpNet>>| v.clone().map(CidrList::new);
+        GlobalLimits {
+            block_cidrs: list(&self.block_cidrs).unwrap_or(d.block_cidrs),
+            // Validated when the file was read.
+            block_user_agents: self
+                .block_user_agents
+                .as_deref()
+                .and_then(|a| UserAgentBlocklist::parse(a).ok())
+                .unwrap_or(d.block_user_agents),
+            req_status_code: self.limit_req_status_code.unwrap_or(d.req_status_code),
+            conn_status_code: self.limit_conn_status_code.unwrap_or(d.conn_status_code),
+            allowlist: list(&self.whitelist_source_range),
+            denylist: list(&self.denylist_source_range),
         }
     }
 
@@ -244,6 +322,37 @@ mod tests {
             ConfigFile::parse("# nothing\n").unwrap(),
             ConfigFile::default()
         );
+    }
+
+    #[test]
+    fn abuse_globals() {
+        let f = ConfigFile::parse(
+            "block-cidrs: 192.0.2.0/24, 2001:db8::1\nblock_user_agents: [\"BadBot\", \"~*curl\"]\n\
+             limit-req-status-code: 429\nallowlist-source-range: [10.0.0.0/8]\n\
+             denylist_source_range: 198.51.100.7\n",
+        )
+        .unwrap();
+        let g = f.global_settings().limits;
+        assert!(g.block_cidrs.contains("2001:db8::1".parse().unwrap()));
+        assert!(g.block_user_agents.blocks(Some(b"CURL/8")));
+        assert_eq!(g.req_status_code, 429);
+        assert_eq!(g.conn_status_code, 503);
+        assert!(g.allowlist.unwrap().contains("10.9.9.9".parse().unwrap()));
+        assert!(
+            g.denylist
+                .unwrap()
+                .contains("198.51.100.7".parse().unwrap())
+        );
+        let d = ConfigFile::default().global_limits();
+        assert_eq!(d.req_status_code, 503);
+        assert!(d.allowlist.is_none() && d.block_cidrs.is_empty());
+
+        let (line, reason) =
+            ConfigFile::parse("hsts: true\nblock_user_agents: \"~(oops\"\n").unwrap_err();
+        assert_eq!(line, 2, "{reason}");
+        let (line, reason) = ConfigFile::parse("limit_req_status_code: 200\n").unwrap_err();
+        assert_eq!(line, 1, "{reason}");
+        assert!(ConfigFile::parse("block_cidrs: [10.0.0.0/99]\n").is_err());
     }
 
     #[test]

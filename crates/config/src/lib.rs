@@ -15,6 +15,7 @@
 
 mod annotations;
 mod build;
+pub mod limits;
 pub mod certmanager;
 pub mod file;
 mod load;

@@ -244,6 +244,8 @@ pub struct RouteSettings {
     pub annotations: BTreeMap<String, String>,
     /// WAF annotations (`enable-modsecurity`, `modsecurity-snippet`, `lua-resty-waf*`).
     pub waf: crate::waf::WafSettings,
+    /// Abuse control (`limit-*`, allow/deny lists; issue #6).
+    pub limits: crate::limits::LimitSettings,
 }
 
 impl Default for RouteSettings {
@@ -263,6 +265,10 @@ impl Default for RouteSettings {
             body_size_limit: Some(1024 * 1024),
             annotations: BTreeMap::new(),
             waf: crate::waf::WafSettings::default(),
+            limits: crate::limits::LimitSettings {
+                burst_multiplier: crate::limits::DEFAULT_BURST_MULTIPLIER,
+                ..Default::default()
+            },
         }
     }
 }
@@ -285,6 +291,9 @@ pub struct GlobalSettings {
     pub proxy_real_ip_cidr: Vec<IpNet>,
     /// `use-proxy-protocol` on the listeners.
     pub use_proxy_protocol: bool,
+    /// Abuse-control globals (`block-cidrs`, `block-user-agents`, `limit-*-status-code`,
+    /// default allow/deny lists; issue #6).
+    pub limits: crate::limits::GlobalLimits,
 }
 
 impl Default for GlobalSettings {
@@ -297,6 +306,7 @@ impl Default for GlobalSettings {
             use_forwarded_headers: false,
             proxy_real_ip_cidr: Vec::new(),
             use_proxy_protocol: false,
+            limits: crate::limits::GlobalLimits::default(),
         }
     }
 }

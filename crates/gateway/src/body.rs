@@ -143,6 +143,8 @@ pub(crate) struct Finish {
     pub(crate) head_bytes: u64,
     /// Estimated size of the response head (status line and headers).
     pub(crate) out_head_bytes: u64,
+    /// `limit-connections` slot held until the response is done (dropped with this).
+    pub(crate) limit_guard: Option<crate::limits::ConnGuard>,
 }
 
 impl Finish {
@@ -156,6 +158,8 @@ impl Finish {
         event.bytes_in = self.head_bytes.saturating_add(body_in);
         event.duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
         self.sink.record(event);
+        // The response is done: free the `limit-connections` slot.
+        drop(self.limit_guard);
     }
 }
 

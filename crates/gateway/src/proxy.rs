@@ -21,7 +21,7 @@ use crate::pool::{ConnectError, PoolKey, PooledConn};
 use crate::router;
 use crate::server::Gateway;
 
-const ACME_PREFIX: &str = "/.well-known/acme-challenge/";
+pub(crate) const ACME_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// Per-request context carried to the response.
 struct Ctx {
@@ -33,6 +33,8 @@ struct Ctx {
     waf_body: Option<Bytes>,
     /// WAF transaction awaiting the response phases.
     waf_tx: Option<Box<crate::waf::WafTx>>,
+    /// `limit-connections` slot, released when the response body is done.
+    limit_guard: Option<crate::limits::ConnGuard>,
 }
 
 impl Gateway {
@@ -54,6 +56,7 @@ impl Gateway {
             req_stats: None,
             waf_body: None,
             waf_tx: None,
+            limit_guard: None,
         };
 
         if let Some(status) = self.check_limits(&req) {
@@ -90,6 +93,19 @@ impl Gateway {
                 },
             };
         ctx.event.service = Some(upstream.service.name.clone());
+        // Abuse control (issue #6): lists, connections, rpm, rps.
+        let route = lookup.matched.as_ref().map(|m| &*m.route);
+        if let Some(resp) = self.check_abuse(
+            &global.limits,
+            route,
+            client.ip,
+            req.headers(),
+            &path,
+            &mut ctx.event,
+            &mut ctx.limit_guard,
+        ) {
+            return self.finish(resp, ctx);
+        }
 
         // Redirects.
         let acme = path.starts_with(ACME_PREFIX);
@@ -218,6 +234,7 @@ impl Gateway {
             req_stats: ctx.req_stats,
             head_bytes: ctx.head_bytes,
             out_head_bytes: u64::try_from(out_head).unwrap_or(u64::MAX),
+            limit_guard: ctx.limit_guard,
         });
         resp
     }

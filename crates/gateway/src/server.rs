@@ -42,6 +42,8 @@ pub struct Gateway {
     pub(crate) pool: Arc<Pool>,
     pub(crate) options: GatewayOptions,
     pub(crate) sink: Arc<dyn AccessSink>,
+    /// Abuse-control state (rate table, in-flight counts) kept across swaps.
+    pub(crate) limits: crate::limits::LimitState,
     epoch: Instant,
     /// HTTP/1.1 + h2 (prior knowledge) by preface detection.
     auto: auto::Builder<TokioExecutor>,
@@ -105,6 +107,7 @@ impl Gateway {
                 options.pool_max_idle_per_endpoint,
                 options.pool_idle_timeout,
             )),
+            limits: crate::limits::LimitState::new(&options.limits),
             options,
             sink,
             epoch: Instant::now(),
@@ -120,6 +123,7 @@ impl Gateway {
         let _guard = self.swap_lock.lock();
         let previous = self.snapshot.load();
         let next = Snapshot::build(model, Some(&previous));
+        self.limits.retain(&next.model);
         self.snapshot.store(Arc::new(next));
     }
 
