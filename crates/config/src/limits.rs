@@ -399,6 +399,46 @@ mod tests {
     }
 
     #[test]
+    fn manifest_problems_have_file_and_line() {
+        let yaml = r#"apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports: [{port: 80}]
+  clusterIP: 127.0.0.1
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: i
+  annotations:
+    nginx.ingress.kubernetes.io/limit-rps: "5"
+    nginx.ingress.kubernetes.io/whitelist-source-range: "10.0.0.0/8, 300.1.1.1"
+    nginx.ingress.kubernetes.io/limit-req-status-code: "429"
+spec:
+  rules:
+  - host: a.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend: {service: {name: s, port: {number: 80}}}
+"#;
+        let m = crate::load_str("t.yaml", yaml, &crate::LoadOptions::default());
+        assert_eq!(m.problems.len(), 1, "{:?}", m.problems);
+        let p = m.problems[0].to_string();
+        assert!(p.starts_with("t.yaml:14: "), "{p}");
+        assert!(
+            p.contains("whitelist-source-range") && p.contains("300.1.1.1"),
+            "{p}"
+        );
+        let l = &m.servers[0].routes[0].settings.limits;
+        assert_eq!(l.rps, Some(5));
+        assert_eq!(l.req_status_code, Some(429));
+        assert!(l.allowlist.as_ref().unwrap().is_empty(), "fail closed");
+    }
+
+    #[test]
     fn new_allowlist_name_wins() {
         let (s, p) = run(&[
             ("allowlist-source-range", "192.0.2.0/24"),

@@ -370,4 +370,45 @@ mod tests {
         assert_eq!(st.tracked(), 0);
         assert!(st.ids.read().is_empty());
     }
+
+    /// Cost of the check itself (run: `cargo test --release -p gateway --lib
+    /// limits::tests::timing -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "timing report"]
+    fn timing() {
+        let st = LimitState::new(&LimitOptions::default());
+        let global = GlobalLimits::default();
+        let plain = route("plain", LimitSettings::default());
+        let limited = route(
+            "limited",
+            LimitSettings {
+                rps: Some(1_000_000),
+                connections: Some(1_000_000),
+                burst_multiplier: 5,
+                ..LimitSettings::default()
+            },
+        );
+        let n = 1_000_000u32;
+        let time = |label: &str, r: &Route, spray: bool| {
+            let t = Instant::now();
+            for i in 0..n {
+                let ip = if spray {
+                    IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i))
+                } else {
+                    ip("192.0.2.1")
+                };
+                let d = st.decide(&global, Some(r), ip, Some(b"Mozilla/5.0"), false);
+                assert!(matches!(d, Decision::Pass(_)));
+            }
+            let ns = t.elapsed().as_nanos() / u128::from(n);
+            eprintln!("{label}: {ns} ns per request");
+        };
+        time("no limits", &plain, false);
+        time("limit-rps + limit-connections, one client", &limited, false);
+        time(
+            "limit-rps + limit-connections, 1M distinct clients (table at cap)",
+            &limited,
+            true,
+        );
+    }
 }
