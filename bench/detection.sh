@@ -12,7 +12,8 @@
 #
 # Env (defaults): LEVELS="1 2" MODSEC=1 (0: Portcullis only) WORKERS=4 (concurrent connections
 #   per front) CRS4=../shared/crs PORTCULLIS=path/to/binary (skip the build) CORPORA=dir (reuse
-#   built corpora) KEEP=1 (keep the run directory with logs).
+#   built corpora) KEEP=1 (keep the run directory with logs) CRS=debian3 (both WAFs on Debian's
+#   CRS 3.3.4 from modsecurity-crs instead of CRS4).
 set -euo pipefail
 
 BENCH_NAME=bench/detection.sh
@@ -32,6 +33,15 @@ if [ "$MODSEC" = 1 ] && [ ! -e "$MODSEC_MODULE" ]; then
 fi
 bench_portcullis
 bench_rundir detection
+# Which CRS both WAFs load: the v4 tree, or Debian's 3.3.4 (setup in /etc, rules in /usr/share,
+# joined in one folder for Portcullis).
+PC_CRS=$CRS4 MS_SETUP=$CRS4/crs-setup.conf.example MS_RULES=$CRS4/rules MS_PL_VAR=blocking_paranoia_level
+if [ "${CRS:-v4}" = debian3 ]; then
+  mkdir -p "$RUN/crs3"
+  ln -s "$CRS3_SETUP" "$RUN/crs3/crs-setup.conf"
+  ln -s "$CRS3_RULES" "$RUN/crs3/rules"
+  PC_CRS=$RUN/crs3 MS_SETUP=$CRS3_SETUP MS_RULES=$CRS3_RULES MS_PL_VAR=paranoia_level
+fi
 OUT=${1:-$(mktemp -d -t detection-out.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -52,14 +62,14 @@ for level in $LEVELS; do
   port=$((19381 + i))
   start "pc-pl$level" "$PORTCULLIS" serve --state-dir "$RUN/state-pl$level" --manifests "$RUN/manifests" --http "$ADDR:$port" \
     --https "$ADDR:$((19480 + i))" --admin "$ADDR:$((19280 + i))" --access-log /dev/null \
-    --waf block --crs "$CRS4" --paranoia "$level" --security-log "$RUN/logs/pc-pl$level.security.log"
+    --waf block --crs "$PC_CRS" --paranoia "$level" --security-log "$RUN/logs/pc-pl$level.security.log"
   wait_port "$port"
   fronts+=(--front "pc-pl$level=$port=$RUN/logs/pc-pl$level.security.log")
   i=$((i + 1))
   if [ "$MODSEC" = 1 ]; then
     port=$((19381 + i))
-    modsec_front "modsec-pl$level" "$port" "$CRS4/crs-setup.conf.example" "$CRS4/rules" \
-      blocking_paranoia_level "$level" >"$RUN/modsec-pl$level.conf"
+    modsec_front "modsec-pl$level" "$port" "$MS_SETUP" "$MS_RULES" "$MS_PL_VAR" "$level" \
+      >"$RUN/modsec-pl$level.conf"
     "$NGINX" -t -q -c "$RUN/modsec-pl$level.conf" || { KEEP=1; exit 1; }
     start "modsec-pl$level" "$NGINX" -c "$RUN/modsec-pl$level.conf"
     wait_port "$port"
