@@ -11,11 +11,12 @@
 # Prints VmRSS (now) and VmHWM (peak, including the CRS compilation) after one benign
 # request and one probe of the Ingress's own rule per Ingress.
 # Needs: nginx (the origin) curl. Env (defaults): N=200 CRS4=../shared/crs PORTCULLIS=binary
+# OWN_RULE=1 (0: no SecRule of its own, so only the overlays differ)
 set -euo pipefail
 
 BENCH_NAME=bench/waf-overlay-memory.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-N=${N:-200}
+N=${N:-200} OWN_RULE=${OWN_RULE:-1}
 CRS4=${CRS4:-$BENCH_ROOT/../shared/crs}
 BACKEND_PORT=19590 PORT_FRONT=19591
 
@@ -29,6 +30,11 @@ wait_port "$BACKEND_PORT"
 
 # CRS rules a snippet may remove (one per Ingress, cycling).
 REMOVABLE=(920350 920420 930120 932160 941100 942100 942200 949110 953100 913100)
+
+own_rule() { # i -> the Ingress's own SecRule line (none with OWN_RULE=0)
+  [ "$OWN_RULE" = 1 ] || return 0
+  echo "      SecRule ARGS:probe \"@streq app$1\" \"id:$((10000 + $1)),phase:1,deny,status:406,log,msg:'app$1 own rule'\""
+}
 
 ingresses() { # count -> manifests on stdout
   cat <<YAML
@@ -61,7 +67,7 @@ metadata:
       SecAction "id:900110,phase:1,pass,nolog,setvar:tx.inbound_anomaly_score_threshold=$((5 + i % 50))"
       SecRuleRemoveById ${REMOVABLE[$((i % ${#REMOVABLE[@]}))]}
       SecRuleUpdateTargetById 942100 "!ARGS:token$i"
-      SecRule ARGS:probe "@streq app$i" "id:$((10000 + i)),phase:1,deny,status:406,log,msg:'app$i own rule'"
+$(own_rule "$i")
 spec:
   ingressClassName: nginx
   rules:
@@ -87,11 +93,18 @@ touch_hosts() { # count
     [ "$code" = 200 ] || { echo "$BENCH_NAME: h$i answers $code" >&2; KEEP=1; exit 1; }
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: h$i.example.com" \
       "http://$ADDR:$PORT_FRONT/search?probe=app$i")
-    [ "$code" = 406 ] || { echo "$BENCH_NAME: h$i own rule answers $code" >&2; KEEP=1; exit 1; }
+    [ "$code" = 406 ] || [ "$OWN_RULE" = 0 ] || { echo "$BENCH_NAME: h$i own rule answers $code" >&2; KEEP=1; exit 1; }
   done
 }
 
-printf '%-12s %12s %12s %14s\n' "ingresses" "VmRSS MiB" "VmHWM MiB" "start s"
+waf_us() { # mean engine time per request (phases 1-2), microseconds, from /metrics
+  curl -s "http://$ADDR:19593/metrics" | awk '
+    /^portcullis_waf_evaluation_seconds_sum\{phase="request"\}/ { s = $2 }
+    /^portcullis_waf_evaluation_seconds_count\{phase="request"\}/ { c = $2 }
+    END { if (c > 0) printf "%.0f", s / c * 1e6; else print "-" }'
+}
+
+printf '%-12s %12s %12s %10s %14s\n' "ingresses" "VmRSS MiB" "VmHWM MiB" "start s" "WAF us/req"
 for count in 1 "$N"; do
   rm -rf "$RUN/manifests" && mkdir -p "$RUN/manifests"
   ingresses "$count" >"$RUN/manifests/apps.yaml"
@@ -106,9 +119,9 @@ for count in 1 "$N"; do
   done
   t1=$(date +%s.%N)
   touch_hosts "$count"
-  printf '%-12s %12.1f %12.1f %14.1f\n' "$count" \
+  printf '%-12s %12.1f %12.1f %10.1f %14s\n' "$count" \
     "$(awk -v k="$(mem_kb "$pid" VmRSS)" 'BEGIN { print k / 1024 }')" \
     "$(awk -v k="$(mem_kb "$pid" VmHWM)" 'BEGIN { print k / 1024 }')" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(waf_us)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
