@@ -24,6 +24,9 @@ pub(crate) enum Command {
     /// WAF tools: evaluate a request, run the CRS regression suite.
     #[command(subcommand)]
     Waf(WafCommand),
+    /// OWASP CRS tools: install a release.
+    #[command(subcommand)]
+    Crs(CrsCommand),
     /// List the ACME certificates kept in the state folder (hosts, issuer, expiry, renewal, last error).
     Certs(CertsArgs),
     /// Run a small demo HTTP backend that echoes what it receives (for the bundled example).
@@ -90,6 +93,45 @@ pub(crate) struct CertsArgs {
     /// Folder for state (certificates, ACME accounts). Default `./portcullis-state`.
     #[arg(long, value_name = "DIR", default_value = "portcullis-state")]
     pub(crate) state_dir: PathBuf,
+}
+
+/// `portcullis crs ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CrsCommand {
+    /// Download an official OWASP CRS release, verify it (OpenPGP signature, or --sha256) and
+    /// install it where `serve` and `waf` find it.
+    Install(CrsInstallArgs),
+}
+
+/// `portcullis crs install`.
+#[derive(Debug, Args)]
+pub(crate) struct CrsInstallArgs {
+    /// CRS release to install.
+    #[arg(long, value_name = "V", default_value = crate::crs_install::DEFAULT_VERSION)]
+    pub(crate) version: String,
+    /// Destination folder (default: /var/lib/portcullis/crs as root, else
+    /// $XDG_DATA_HOME/portcullis/crs or ~/.local/share/portcullis/crs).
+    #[arg(long, value_name = "DEST")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Archive URL (a mirror); default: the release's source archive on GitHub.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// Expected SHA-256 of the archive (hex); replaces the OpenPGP signature check.
+    #[arg(long, value_name = "HEX")]
+    pub(crate) sha256: Option<String>,
+    /// Detached signature URL (default: the `.asc` the CRS project publishes with the release).
+    #[arg(long, value_name = "URL")]
+    pub(crate) signature_url: Option<String>,
+    /// Signing key file (armored or binary OpenPGP public key) instead of downloading it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) signing_key: Option<PathBuf>,
+    /// Signing key URL (default: https://coreruleset.org/security.asc).
+    #[arg(long, value_name = "URL")]
+    pub(crate) signing_key_url: Option<String>,
+    /// Fingerprint the signing key must have (default: the CRS key,
+    /// 36006F0E0BA167832158821138EEACA1AB8A6E72; change only for a key rotation).
+    #[arg(long, value_name = "HEX")]
+    pub(crate) signing_key_fingerprint: Option<String>,
 }
 
 /// `portcullis waf ...`.

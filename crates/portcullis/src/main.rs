@@ -6,6 +6,8 @@
 mod certs;
 mod check;
 mod cli;
+mod crs_install;
+mod crs_verify;
 mod demo;
 mod serve;
 mod settings;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, WafCommand};
+use crate::cli::{Cli, Command, CrsCommand, WafCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => check::run(&args),
             Command::Certs(args) => certs::run(&args),
+            Command::Crs(CrsCommand::Install(args)) => crs_install::run(&args).await,
             Command::Serve(args) => serve::run(&args).await,
             Command::DemoBackend(args) => demo::run(args.listen, args.name)
                 .await

@@ -20,6 +20,26 @@ pub const CRS_LOCATIONS: [&str; 6] = [
     "/usr/share/owasp-modsecurity-crs",
 ];
 
+/// Where `portcullis crs install` puts the CRS by default: `/var/lib/portcullis/crs` when
+/// running as root, else `$XDG_DATA_HOME/portcullis/crs` or `~/.local/share/portcullis/crs`.
+pub fn crs_install_dir() -> PathBuf {
+    let system = PathBuf::from("/var/lib/portcullis/crs");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+            return system;
+        }
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("portcullis/crs");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local/share/portcullis/crs"),
+        None => system,
+    }
+}
+
 /// Whether `dir` looks like a CRS folder (`rules/REQUEST-901-INITIALIZATION.conf`).
 pub fn is_crs_dir(dir: &Path) -> bool {
     dir.join("rules")
@@ -27,8 +47,8 @@ pub fn is_crs_dir(dir: &Path) -> bool {
         .is_file()
 }
 
-/// The CRS folder: `explicit` when given (it must be a CRS folder), else the first usual
-/// location that is one.
+/// The CRS folder: `explicit` when given (it must be a CRS folder), else the first of
+/// [`crs_install_dir`] (`portcullis crs install`) and the usual locations that is one.
 pub fn find_crs(explicit: Option<&Path>) -> Result<PathBuf, WafError> {
     if let Some(dir) = explicit {
         if is_crs_dir(dir) {
@@ -36,9 +56,8 @@ pub fn find_crs(explicit: Option<&Path>) -> Result<PathBuf, WafError> {
         }
         return Err(WafError::NotCrs(dir.to_path_buf()));
     }
-    CRS_LOCATIONS
-        .iter()
-        .map(PathBuf::from)
+    std::iter::once(crs_install_dir())
+        .chain(CRS_LOCATIONS.iter().map(PathBuf::from))
         .find(|d| is_crs_dir(d))
         .ok_or(WafError::NoCrs)
 }
