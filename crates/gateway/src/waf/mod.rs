@@ -152,7 +152,8 @@ pub struct WafMetrics {
     pub rules: IntCounterVec,
     /// `portcullis_waf_evaluation_seconds{phase}`: CPU time in the engine per request.
     pub latency: HistogramVec,
-    /// `portcullis_waf_budget_exceeded_total{phase}`: phases over [`WafOptions::max_eval`].
+    /// `portcullis_waf_budget_exceeded_total{phase}`: phases over [`WafOptions::max_eval`],
+    /// and `phase="regex_limit"` for transactions where a bounded fallback regex gave up.
     pub budget_exceeded: IntCounterVec,
 }
 

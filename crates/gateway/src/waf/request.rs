@@ -180,6 +180,22 @@ impl WafTx {
                 tx.process_logging();
             }
         }
+        if self
+            .base
+            .iter()
+            .chain(self.snippet.iter())
+            .any(Transaction::regex_limit_exceeded)
+        {
+            // A bounded fallback regex gave up: the verdict may be a false negative (rules
+            // see MSC_PCRE_LIMITS_EXCEEDED).
+            tracing::warn!(
+                request_id = %self.request_id,
+                "WAF regex limit hit: a rule could not decide"
+            );
+            if let Some(m) = &self.waf.metrics {
+                m.budget_exceeded.with_label_values(&["regex_limit"]).inc();
+            }
+        }
         self.emit(blocked_status);
         self.write_audit(blocked_status.is_some(), final_status.or(blocked_status));
     }
