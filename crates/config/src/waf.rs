@@ -479,6 +479,30 @@ mod tests {
     }
 
     #[test]
+    fn file_section_audit_and_budget() {
+        let f = crate::file::ConfigFile::parse(
+            "waf:\n  mode: block\n  response-inspection: true\n  audit-log: /var/log/audit.json\n  \
+             audit-log-parts: ABCFHZ\n  max-eval-ms: 20\n  budget-action: block\n",
+        )
+        .unwrap();
+        let w = f.waf.unwrap();
+        assert_eq!(w.response_inspection, Some(true));
+        assert_eq!(
+            w.audit_log.as_deref(),
+            Some(std::path::Path::new("/var/log/audit.json"))
+        );
+        assert_eq!(w.audit_log_parts.as_deref(), Some("ABCFHZ"));
+        assert_eq!(w.max_eval_ms, Some(20));
+        assert_eq!(w.budget_action.as_deref(), Some("block"));
+        let w = crate::file::ConfigFile::parse("waf:\n  audit_log: a.json\n  max_eval_ms: 0\n")
+            .unwrap()
+            .waf
+            .unwrap();
+        assert_eq!(w.max_eval_ms, Some(0));
+        assert!(crate::file::ConfigFile::parse("waf:\n  audit-logs: x\n").is_err());
+    }
+
+    #[test]
     fn snippet_refuses_global_state() {
         let snippet = "SecAuditLog /tmp/x\nInclude /etc/passwd\nSecRuleEngine On\n";
         let (s, p) = run(&[
