@@ -145,7 +145,7 @@ impl UserAgentBlocklist {
 }
 
 /// Abuse-control settings of one Ingress.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LimitSettings {
     /// `limit-rps`: requests per second per client IP (`None` or 0 in the annotation = off).
     pub rps: Option<u32>,
@@ -165,6 +165,21 @@ pub struct LimitSettings {
     pub allowlist: Option<CidrList>,
     /// `denylist-source-range`: these clients get 403; `None` = the global default.
     pub denylist: Option<CidrList>,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            rps: None,
+            rpm: None,
+            burst_multiplier: DEFAULT_BURST_MULTIPLIER,
+            connections: None,
+            whitelist: CidrList::default(),
+            req_status_code: None,
+            allowlist: None,
+            denylist: None,
+        }
+    }
 }
 
 impl LimitSettings {
@@ -215,10 +230,7 @@ pub(crate) fn parse<'a>(
     get: &dyn Fn(&str) -> Option<(&'a str, &'a str)>,
     problem: &mut dyn FnMut(&str, String),
 ) -> LimitSettings {
-    let mut s = LimitSettings {
-        burst_multiplier: DEFAULT_BURST_MULTIPLIER,
-        ..LimitSettings::default()
-    };
+    let mut s = LimitSettings::default();
     let count = |name: &str, max: u32, problem: &mut dyn FnMut(&str, String)| {
         let (key, v) = get(name)?;
         match v.parse::<u32>() {

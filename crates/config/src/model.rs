@@ -265,10 +265,7 @@ impl Default for RouteSettings {
             body_size_limit: Some(1024 * 1024),
             annotations: BTreeMap::new(),
             waf: crate::waf::WafSettings::default(),
-            limits: crate::limits::LimitSettings {
-                burst_multiplier: crate::limits::DEFAULT_BURST_MULTIPLIER,
-                ..Default::default()
-            },
+            limits: crate::limits::LimitSettings::default(),
         }
     }
 }
