@@ -523,4 +523,57 @@ mod abuse {
         );
         stop.cancel();
     }
+
+    /// End-to-end added latency of local limiting, one run (`cargo test -p gateway --test
+    /// limits latency -- --ignored --nocapture`; add `--release` for real numbers).
+    #[tokio::test]
+    #[ignore = "timing report"]
+    async fn latency_with_and_without_limit_rps() {
+        let b = backend("a").await;
+        let up = upstream("a", vec![b.addr]);
+        let limited = limits(|l| {
+            l.rps = Some(1_000_000);
+            l.connections = Some(100_000);
+        });
+        let m = Arc::new(Model {
+            servers: vec![
+                server(
+                    host("plain.test"),
+                    vec![route(prefix("/"), &up, RouteSettings::default())],
+                ),
+                server(host("limited.test"), vec![route(prefix("/"), &up, limited)]),
+            ],
+            ..Model::default()
+        });
+        let gw = start(m).await;
+        let c = client();
+        let one = |h: &'static str| {
+            let r = Request::get(format!("http://{}/", gw.addr))
+                .header("host", h)
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            send(&c, r)
+        };
+        let n = 2000u32;
+        let (mut plain, mut lim) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..200 {
+            one("plain.test").await;
+            one("limited.test").await;
+        }
+        for _ in 0..n {
+            let t = Instant::now();
+            assert_eq!(one("plain.test").await.status, 200);
+            plain += t.elapsed();
+            let t = Instant::now();
+            assert_eq!(one("limited.test").await.status, 200);
+            lim += t.elapsed();
+        }
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n);
+        eprintln!(
+            "mean per request: no limits {:.1} us, limit-rps+connections {:.1} us, added {:.1} us",
+            us(plain),
+            us(lim),
+            us(lim) - us(plain)
+        );
+    }
 }
