@@ -78,6 +78,10 @@ pub struct OpContext<'a> {
 pub trait Operator: Send + Sync + fmt::Debug {
     /// Whether `input` matches. Never panics, whatever the bytes.
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool;
+
+    /// Does now the work deferred to the first evaluation (regular expression compilation,
+    /// phrase-set automata); the default has nothing to do.
+    fn precompile(&self) {}
 }
 
 /// What building an operator may need: data files for `@pmFromFile`, `@ipMatchFromFile`.

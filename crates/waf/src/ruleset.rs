@@ -89,6 +89,21 @@ impl RuleSet {
         &self.config
     }
 
+    /// Compiles now everything deferred to first use (`@rx` regexes, `@pm` automata), for
+    /// callers that prefer paying at load time over a slower first request (compilation is
+    /// lazy by default: at paranoia level 1 most CRS regexes are never needed). Idempotent.
+    pub fn precompile(&self) {
+        for rule in &self.rules {
+            let mut link = Some(rule);
+            while let Some(l) = link {
+                if let Some(op) = &l.operator {
+                    op.op.precompile();
+                }
+                link = l.chain.as_deref();
+            }
+        }
+    }
+
     /// Number of compiled rules (chain starters).
     pub fn rule_count(&self) -> usize {
         self.rules.len()

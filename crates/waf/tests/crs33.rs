@@ -125,3 +125,22 @@ SecRule MSC_PCRE_LIMITS_EXCEEDED "@eq 1" "id:2,phase:1,pass,log,msg:'limit hit'"
     assert!(!limit);
     assert_eq!(ids, vec![1]);
 }
+
+/// `RuleSet::precompile` compiles deferred regexes up front; verdicts are unchanged.
+#[test]
+fn precompile_keeps_verdicts() {
+    let text = r#"
+SecRuleEngine On
+SecRule ARGS "@rx (?i)union\s+select" "id:1,phase:1,pass,log,chain"
+    SecRule ARGS "@pm select" "t:lowercase"
+"#;
+    let dirs = seclang::parse_str(text, "test.conf").expect("parse");
+    let rs = RuleSet::compile(&dirs, &MemLoader::new()).expect("compile");
+    rs.precompile();
+    rs.precompile();
+    let rs = Arc::new(rs);
+    let (ids, _) = run(&rs, b"/?q=1%20UNION%20SELECT%20x");
+    assert_eq!(ids, vec![1]);
+    let (ids, _) = run(&rs, b"/?q=blue");
+    assert!(ids.is_empty());
+}

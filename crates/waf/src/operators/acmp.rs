@@ -157,6 +157,13 @@ impl Acmp {
         })
     }
 
+    /// Builds the screen now (it is otherwise built on first use).
+    pub(crate) fn precompile(&self) {
+        if !self.phrases.is_empty() {
+            let _ = self.screen();
+        }
+    }
+
     fn screen(&self) -> Option<&AhoCorasick> {
         self.screen
             .get_or_init(|| {

@@ -30,6 +30,10 @@ impl Pm {
 }
 
 impl Operator for Pm {
+    fn precompile(&self) {
+        self.matcher.precompile();
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match self.matcher.find(input) {
             Some(text) => {

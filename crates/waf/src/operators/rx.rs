@@ -142,7 +142,6 @@ impl Pattern {
     }
 
     /// Compiles now if not done yet; false when compilation failed.
-    #[cfg(test)]
     pub(crate) fn force(&self) -> bool {
         match &self.engine {
             Engine::Lazy(cell) => cell
@@ -337,6 +336,12 @@ pub(crate) fn run(re: &Regex, caret: bool, ctx: &mut OpContext<'_>, input: &[u8]
 }
 
 impl Operator for Rx {
+    fn precompile(&self) {
+        if let Some(p) = &self.pattern {
+            let _ = p.force();
+        }
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         if let Some(p) = &self.pattern {
             return p.evaluate(ctx, input);
