@@ -33,6 +33,9 @@ pub(crate) struct BodyStats {
     pub(crate) bytes: AtomicU64,
     /// Set when the limit was exceeded mid-stream.
     pub(crate) too_large: AtomicBool,
+    /// Signalled when the request body has been handed over completely (or dropped):
+    /// `proxy-read-timeout` for the response head starts then, as in nginx.
+    pub(crate) sent: tokio::sync::Notify,
 }
 
 /// The client's body, streamed to the upstream, cut off at the size limit.
@@ -63,6 +66,13 @@ impl RequestBody {
     pub(crate) fn with_prefix(mut self, prefix: Option<Bytes>) -> Self {
         self.prefix = prefix.filter(|p| !p.is_empty());
         self
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        // hyper drops the body as soon as it has written the end of it.
+        self.stats.sent.notify_one();
     }
 }
 
@@ -245,7 +255,7 @@ impl ResponseBody {
             && inner.is_end_stream()
             && let Some((pool, c)) = conn.take()
         {
-            pool.put(c.key, c.sender);
+            pool.put(c);
         }
     }
 }

@@ -3,12 +3,18 @@
 use std::sync::Arc;
 
 pub use telemetry::AccessEvent;
-use telemetry::{AccessLog, Metrics};
+use telemetry::{AccessLog, ConnectionGuard, Metrics};
 
 /// Receives access events. Must not block: it runs on the request path.
 pub trait AccessSink: Send + Sync + 'static {
     /// Records one finished request.
     fn record(&self, event: AccessEvent);
+
+    /// Called once per accepted client connection (before TLS and PROXY protocol); the
+    /// returned guard is held until the connection closes. The default counts nothing.
+    fn connection_opened(&self) -> Option<ConnectionGuard> {
+        None
+    }
 }
 
 impl<F> AccessSink for F
@@ -40,6 +46,10 @@ impl AccessSink for TelemetrySink {
             m.observe(&event);
         }
         self.log.log(&event);
+    }
+
+    fn connection_opened(&self) -> Option<ConnectionGuard> {
+        self.metrics.as_ref().map(|m| m.connection_opened())
     }
 }
 

@@ -21,11 +21,15 @@
 //! - Retries: connect errors and connect timeouts are retried on another endpoint up to
 //!   `proxy-next-upstream-tries` attempts; errors after the request was sent are not (502),
 //!   except a pooled connection found dead before anything was written (one fresh resend).
-//! - Timeouts: `proxy-connect-timeout` covers TCP + TLS connect (504 when the last attempt
-//!   timed out, else 502); `proxy-read-timeout` bounds the wait for the response head and
-//!   each gap between body chunks (504 before the head, stream reset after); with a request
-//!   body the head wait is `proxy-send-timeout + proxy-read-timeout`. WebSocket tunnels have
-//!   no idle timeout.
+//! - Timeouts (nginx semantics: per operation, not per exchange): `proxy-connect-timeout`
+//!   covers TCP + TLS connect (504 when the last attempt timed out, else 502);
+//!   `proxy-send-timeout` bounds each gap between two successive writes to the upstream (an
+//!   upstream that stops reading the request gets the connection closed and the client a
+//!   504; a slow upload that keeps progressing is never cut); `proxy-read-timeout` starts
+//!   once the request is sent and bounds the wait for the response head (504) and each gap
+//!   between response body reads (stream reset after the head). WebSocket tunnels have no
+//!   read idle timeout; a tunnel whose upstream stops reading for `proxy-send-timeout`
+//!   ends.
 //! - Passive health: see [`HealthOptions`] (nginx `max_fails=1 fail_timeout=10s`); connect
 //!   failures and read timeouts count, 5xx responses do not.
 //! - Limits: `proxy-body-size` gives 413 from `Content-Length` before connecting, or

@@ -1,11 +1,18 @@
 //! Upstream connections: TCP (optionally TLS) connector and a keep-alive pool of HTTP/1.1
 //! senders keyed by endpoint address and protocol.
+//!
+//! Every connection's stream is wrapped in [`TimedIo`], which enforces `proxy-send-timeout`
+//! the way nginx does: between two successive write operations, not over the whole upload.
+//! The limit lives in a [`SendTimer`] shared with the pool entry and set on every checkout,
+//! because one pooled connection serves routes with different timeouts.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,7 +24,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsConnector;
 
 use crate::body::RequestBody;
@@ -46,14 +53,59 @@ pub(crate) enum ConnectError {
     Http(#[source] hyper::Error),
 }
 
+/// The upstream accepted no request bytes for longer than `proxy-send-timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream send timeout")]
+pub(crate) struct SendTimeout;
+
+/// Whether `err` (or an error it wraps) is a [`SendTimeout`].
+pub(crate) fn is_send_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.is::<SendTimeout>() {
+            return true;
+        }
+        // `io::Error::source` skips the wrapped error itself, so look inside explicitly.
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.is::<SendTimeout>())
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// The write-stall limit of one upstream connection, in milliseconds (0 = none).
+#[derive(Debug, Default)]
+pub(crate) struct SendTimer(AtomicU64);
+
+impl SendTimer {
+    /// Sets the limit for the next exchange (`proxy-send-timeout` of the route).
+    pub(crate) fn set(&self, limit: Duration) {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self.0.store(ms, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+}
+
 /// A sender ready to carry one request.
 pub(crate) struct PooledConn {
     pub(crate) key: PoolKey,
     pub(crate) sender: SendRequest<RequestBody>,
+    /// The connection's `proxy-send-timeout`; set it before sending.
+    pub(crate) send_timer: Arc<SendTimer>,
 }
 
 struct Idle {
     sender: SendRequest<RequestBody>,
+    send_timer: Arc<SendTimer>,
     since: Instant,
 }
 
@@ -83,47 +135,45 @@ impl Pool {
         key: &PoolKey,
         connect_timeout: Duration,
     ) -> Result<PooledConn, ConnectError> {
-        while let Some(mut sender) = self.take_idle(key) {
+        while let Some(mut conn) = self.take_idle(key) {
             // A pooled connection may have been closed by the upstream meanwhile.
-            if sender.ready().await.is_ok() {
-                return Ok(PooledConn {
-                    key: key.clone(),
-                    sender,
-                });
+            if conn.sender.ready().await.is_ok() {
+                return Ok(conn);
             }
         }
-        let sender = self.connect(key, connect_timeout).await?;
-        Ok(PooledConn {
-            key: key.clone(),
-            sender,
-        })
+        self.connect(key, connect_timeout).await
     }
 
-    fn take_idle(&self, key: &PoolKey) -> Option<SendRequest<RequestBody>> {
+    fn take_idle(&self, key: &PoolKey) -> Option<PooledConn> {
         let mut idle = self.idle.lock();
         let list = idle.get_mut(key)?;
         while let Some(conn) = list.pop() {
             if conn.sender.is_closed() || conn.since.elapsed() > self.idle_timeout {
                 continue;
             }
-            return Some(conn.sender);
+            return Some(PooledConn {
+                key: key.clone(),
+                sender: conn.sender,
+                send_timer: conn.send_timer,
+            });
         }
         None
     }
 
-    /// Returns a sender whose previous exchange completed.
-    pub(crate) fn put(&self, key: PoolKey, sender: SendRequest<RequestBody>) {
-        if sender.is_closed() || self.max_idle == 0 {
+    /// Returns a connection whose previous exchange completed.
+    pub(crate) fn put(&self, conn: PooledConn) {
+        if conn.sender.is_closed() || self.max_idle == 0 {
             return;
         }
         let mut idle = self.idle.lock();
-        let list = idle.entry(key).or_default();
+        let list = idle.entry(conn.key).or_default();
         if list.len() >= self.max_idle {
             // Drop the oldest to keep the freshest connections.
             list.remove(0);
         }
         list.push(Idle {
-            sender,
+            sender: conn.sender,
+            send_timer: conn.send_timer,
             since: Instant::now(),
         });
     }
@@ -133,7 +183,7 @@ impl Pool {
         &self,
         key: &PoolKey,
         connect_timeout: Duration,
-    ) -> Result<SendRequest<RequestBody>, ConnectError> {
+    ) -> Result<PooledConn, ConnectError> {
         let fut = async {
             let tcp = TcpStream::connect(key.addr)
                 .await
@@ -156,6 +206,12 @@ impl Pool {
         let io = tokio::time::timeout(connect_timeout, fut)
             .await
             .map_err(|_| ConnectError::Timeout)??;
+        let send_timer = Arc::new(SendTimer::default());
+        let io = TimedIo {
+            inner: io,
+            send_timer: Arc::clone(&send_timer),
+            stall: None,
+        };
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(io))
             .await
@@ -165,7 +221,87 @@ impl Pool {
                 tracing::debug!(error = %e, "upstream connection ended");
             }
         });
-        Ok(sender)
+        Ok(PooledConn {
+            key: key.clone(),
+            sender,
+            send_timer,
+        })
+    }
+}
+
+/// An upstream stream that fails a write with [`SendTimeout`] when the upstream has not
+/// accepted any bytes for the connection's [`SendTimer`] limit. Reads are not timed here
+/// (`proxy-read-timeout` is applied per exchange by the proxy and the response body).
+pub(crate) struct TimedIo {
+    inner: UpstreamIo,
+    send_timer: Arc<SendTimer>,
+    /// Armed while a write is blocked; disarmed by any progress.
+    stall: Option<Pin<Box<Sleep>>>,
+}
+
+impl TimedIo {
+    fn watch<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if r.is_ready() {
+            self.stall = None;
+            return r;
+        }
+        let Some(limit) = self.send_timer.get() else {
+            return Poll::Pending;
+        };
+        let stall = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if stall.as_mut().poll(cx).is_ready() {
+            self.stall = None;
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, SendTimeout)));
+        }
+        Poll::Pending
+    }
+}
+
+impl AsyncRead for TimedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TimedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.watch(cx, r)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch(cx, r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch(cx, r)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

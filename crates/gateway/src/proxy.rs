@@ -17,7 +17,7 @@ use crate::balance::{self, PickInput, UpstreamRuntime};
 use crate::body::{BodyStats, Finish, RequestBody, ResponseBody};
 use crate::event::AccessEvent;
 use crate::headers::{self, Client, ConnInfo};
-use crate::pool::{ConnectError, PoolKey, PooledConn};
+use crate::pool::{ConnectError, PoolKey, PooledConn, is_send_timeout};
 use crate::router;
 use crate::server::Gateway;
 
@@ -401,13 +401,14 @@ impl Gateway {
         let endpoint = chosen.and_then(|i| rt.endpoints.get(i)).cloned();
         let _inflight = endpoint.as_ref().map(|e| e.start());
         let sent_at = Instant::now();
-        let wait = if has_body {
-            settings.read_timeout.saturating_add(settings.send_timeout)
-        } else {
-            settings.read_timeout
-        };
-        let PooledConn { key, mut sender } = pooled;
-        let mut result = tokio::time::timeout(wait, sender.try_send_request(upstream_req)).await;
+        let PooledConn {
+            key,
+            mut sender,
+            mut send_timer,
+        } = pooled;
+        send_timer.set(settings.send_timeout);
+        let read_timeout = settings.read_timeout;
+        let mut result = exchange(&mut sender, upstream_req, &stats, has_body, read_timeout).await;
         if let Ok(Err(e)) = &mut result
             && let Some(unsent) = e.take_message()
         {
@@ -416,8 +417,9 @@ impl Gateway {
             tracing::debug!(error = %e.error(), "stale upstream connection; reconnecting");
             match self.pool.connect(&key, settings.connect_timeout).await {
                 Ok(fresh) => {
-                    sender = fresh;
-                    result = tokio::time::timeout(wait, sender.try_send_request(unsent)).await;
+                    (sender, send_timer) = (fresh.sender, fresh.send_timer);
+                    send_timer.set(settings.send_timeout);
+                    result = exchange(&mut sender, unsent, &stats, has_body, read_timeout).await;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "upstream reconnect failed");
@@ -434,6 +436,14 @@ impl Gateway {
                         StatusCode::PAYLOAD_TOO_LARGE,
                         &mut ctx.event,
                     );
+                }
+                if is_send_timeout(e.error()) {
+                    // The upstream stopped reading the request (`proxy-send-timeout`).
+                    tracing::debug!("upstream send timeout");
+                    if let Some(ep) = &endpoint {
+                        ep.record_failure(&self.options.health, self.now_ms());
+                    }
+                    return status_response(StatusCode::GATEWAY_TIMEOUT);
                 }
                 tracing::debug!(error = %e.error(), "upstream exchange failed");
                 return status_response(StatusCode::BAD_GATEWAY);
@@ -489,11 +499,42 @@ impl Gateway {
         parts.version = Version::HTTP_11;
         let body = ResponseBody::upstream(
             body,
-            Some((Arc::clone(&self.pool), PooledConn { key, sender })),
+            Some((
+                Arc::clone(&self.pool),
+                PooledConn {
+                    key,
+                    sender,
+                    send_timer,
+                },
+            )),
             settings.read_timeout,
         );
         Response::from_parts(parts, body)
     }
+}
+
+/// Sends `req` and waits for the response head. `proxy-read-timeout` starts once the request
+/// body has been handed over (at once without a body), as nginx starts its read timer after
+/// the request is sent; stalls while sending are bounded by the connection's send timer.
+async fn exchange(
+    sender: &mut hyper::client::conn::http1::SendRequest<RequestBody>,
+    req: Request<RequestBody>,
+    stats: &BodyStats,
+    has_body: bool,
+    read_timeout: std::time::Duration,
+) -> Result<
+    Result<Response<Incoming>, hyper::client::conn::TrySendError<Request<RequestBody>>>,
+    tokio::time::error::Elapsed,
+> {
+    let fut = sender.try_send_request(req);
+    tokio::pin!(fut);
+    if has_body {
+        tokio::select! {
+            r = &mut fut => return Ok(r),
+            () = stats.sent.notified() => {}
+        }
+    }
+    tokio::time::timeout(read_timeout, fut).await
 }
 
 fn break_err(last: &mut Option<ConnectError>) {

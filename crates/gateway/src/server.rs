@@ -196,9 +196,12 @@ impl Gateway {
             let shutdown = shutdown.clone();
             let hard = hard.clone();
             let drain = drain_tx.clone();
+            // `connections{state="active"}`: held for the life of the connection.
+            let open = self.sink.connection_opened();
             tokio::spawn(async move {
                 gw.accept_conn(stream, peer, local, acceptor, shutdown, hard)
                     .await;
+                drop(open);
                 drop(drain);
             });
         }

@@ -3,6 +3,7 @@
 //! real Prometheus scrape when those binaries are installed (skipped otherwise).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -439,4 +440,76 @@ async fn real_prometheus_scrape() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"]["result"][0]["value"][1], "1");
     let _ = child.kill().await;
+}
+
+/// The value of `nginx_ingress_controller_nginx_process_connections{state="active"}`.
+async fn active_connections(admin: SocketAddr) -> f64 {
+    let (st, _, body) = get(admin, "/metrics").await;
+    assert_eq!(st, 200);
+    parse_exposition(&body)
+        .into_iter()
+        .find(|(n, l, _)| {
+            n == "nginx_ingress_controller_nginx_process_connections" && l["state"] == "active"
+        })
+        .map(|(_, _, v)| v)
+        .unwrap()
+}
+
+/// Polls until the active gauge equals `want` (the gateway drops the guard on its own task).
+async fn wait_active(admin: SocketAddr, want: f64) {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let got = active_connections(admin).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "active connections {got}, want {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn gateway_connections_feed_the_active_gauge() {
+    let a = start().await;
+    let backend = common::backend("b").await;
+    let up = common::upstream("b", vec![backend.addr]);
+    let model = common::simple(&up, config::model::RouteSettings::default());
+    let sink = gateway::TelemetrySink::new(
+        telemetry::AccessLog::disabled(),
+        Some(Arc::clone(a.state.metrics())),
+    );
+    let gw = common::start_with_sink(model, gateway::GatewayOptions::default(), sink).await;
+    assert_eq!(active_connections(a.addr).await, 0.0);
+
+    // Two keep-alive client connections, each with one request answered.
+    let mut conns = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(gw.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = timeout(T, s.read(&mut buf)).await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        conns.push(s);
+    }
+    wait_active(a.addr, 2.0).await;
+    let (_, _, body) = get(a.addr, "/metrics").await;
+    let accepted = parse_exposition(&body)
+        .into_iter()
+        .find(|(n, l, _)| {
+            n == "nginx_ingress_controller_nginx_process_connections_total"
+                && l["state"] == "accepted"
+        })
+        .map(|(_, _, v)| v)
+        .unwrap();
+    assert_eq!(accepted, 2.0);
+
+    drop(conns.pop());
+    wait_active(a.addr, 1.0).await;
+    drop(conns);
+    wait_active(a.addr, 0.0).await;
 }

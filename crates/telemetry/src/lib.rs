@@ -19,4 +19,4 @@ mod metrics;
 mod summary;
 
 pub use access::{AccessEvent, AccessLog, AccessLogError, format_time};
-pub use metrics::{ConnectionState, Metrics, MetricsConfig};
+pub use metrics::{ConnectionGuard, ConnectionState, Metrics, MetricsConfig};
