@@ -168,17 +168,22 @@ fn tokio_stream_from(
 
 #[tokio::test]
 async fn slow_reading_upstream_that_keeps_progressing_succeeds() {
-    // The upstream (64 KiB receive buffer) drains up to 64 KiB every 2 ms: each write of
-    // the gateway waits far less than the 500 ms send timeout (the kernel reports the socket
-    // writable again once half its send buffer drained), although the whole upload takes
-    // longer than that.
+    // The upstream (64 KiB receive buffer) reads at a steady 16 MiB/s. The kernel reports
+    // the gateway's socket writable again once half its send buffer (at most 2 MiB here)
+    // drained, so each write waits ~130 ms at worst, far below the 1 s send timeout, while
+    // the whole 48 MiB upload takes longer than that.
+    const RATE: f64 = 16.0 * 1024.0 * 1024.0;
     let addr = raw_upstream_with(Some(64 << 10), |mut s| async move {
         let (head, rest) = read_head(&mut s).await;
         let want = content_length(&head);
         let mut got = rest.len();
         let mut chunk = vec![0u8; 64 << 10];
+        let began = Instant::now();
         while got < want {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            let due = Duration::from_secs_f64(got as f64 / RATE);
+            if let Some(wait) = due.checked_sub(began.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
             let n = s.read(&mut chunk).await.unwrap();
             if n == 0 {
                 return;
@@ -196,8 +201,8 @@ async fn slow_reading_upstream_that_keeps_progressing_succeeds() {
     })
     .await;
     let up = upstream("slow", vec![addr]);
-    let gw = start(simple(&up, timeouts(500, 5_000))).await;
-    let total: usize = 32 << 20;
+    let gw = start(simple(&up, timeouts(1_000, 5_000))).await;
+    let total: usize = 48 << 20;
     let req = http::Request::post(format!("http://{}/", gw.addr))
         .header("host", "x")
         .body(http_body_util::Full::new(Bytes::from(vec![b'z'; total])))
@@ -211,7 +216,7 @@ async fn slow_reading_upstream_that_keeps_progressing_succeeds() {
     assert_eq!(reply.status(), 200);
     let body = reply.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, Bytes::from(total.to_string()));
-    assert!(elapsed > Duration::from_millis(500), "{elapsed:?}");
+    assert!(elapsed > Duration::from_secs(1), "{elapsed:?}");
 }
 
 #[tokio::test]
