@@ -1,15 +1,31 @@
-//! Kubernetes objects read from `serde_json::Value` documents into small typed structs.
+//! Kubernetes objects: documents are deserialized into the `k8s-openapi` types (the same
+//! types kube-rs hands out when watching the API), then normalized into the small structs the
+//! model builder works with ([`Ingress`], [`Service`], [`EndpointSet`], [`Secret`],
+//! [`IngressClass`]). The `*_from_api` functions are that normalization, usable for typed
+//! objects from any source.
 //!
-//! We read the JSON tree by hand instead of deserializing k8s-openapi types so the legacy
-//! `extensions/v1beta1` / `networking.k8s.io/v1beta1` Ingress (not in k8s-openapi any more)
-//! and the current `networking.k8s.io/v1` share one code path, and so common hand-written
-//! slips (an unquoted `"true"` annotation value) are tolerated instead of rejecting the file.
+//! Before deserializing a document read from a file:
+//! - `metadata` is reduced to name, namespace, annotations and labels, and annotation and
+//!   label values written as YAML booleans or numbers (`ssl-redirect: true`) become strings,
+//!   as hand-written files often have them (the API server would reject them);
+//! - `data` values of a Secret lose line breaks (base64 wrapped over several lines);
+//! - the legacy `extensions/v1beta1` / `networking.k8s.io/v1beta1` Ingress (not in
+//!   k8s-openapi) is read by [`legacy`] and converted to a `networking.k8s.io/v1` Ingress.
+//!
+//! A document that does not fit the API type is reported with serde's reason.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use base64::Engine as _;
+use k8s_openapi::api::core::v1 as corev1;
+use k8s_openapi::api::discovery::v1 as discoveryv1;
+use k8s_openapi::api::networking::v1 as netv1;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Map, Value};
+
+mod legacy;
 
 /// Why a document could not be read (the caller adds file and line).
 pub(crate) type ObjResult<T> = Result<T, String>;
@@ -151,22 +167,6 @@ fn str_of<'a>(v: &'a Value, key: &str) -> ObjResult<Option<&'a str>> {
     }
 }
 
-fn arr_of<'a>(v: &'a Value, key: &str) -> ObjResult<&'a [Value]> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(format!("`{key}` must be a list, found {}", kind(other))),
-    }
-}
-
-fn obj_of<'a>(v: &'a Value, key: &str) -> ObjResult<Option<&'a Map<String, Value>>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(other) => Err(format!("`{key}` must be a mapping, found {}", kind(other))),
-    }
-}
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -178,25 +178,41 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn port_number(v: &Value, what: &str) -> ObjResult<u16> {
-    let n = match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        _ => None,
-    };
-    n.and_then(|n| u16::try_from(n).ok())
+/// A port number of an API object (`i32` there) checked to be 1-65535.
+fn port_in_range(n: i32, what: &str) -> ObjResult<u16> {
+    u16::try_from(n)
+        .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{what}` must be a port number 1-65535, found {v}"))
+        .ok_or_else(|| format!("`{what}` must be a port number 1-65535, found {n}"))
 }
 
-fn string_map(v: &Value, key: &str) -> ObjResult<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    if let Some(m) = obj_of(v, key)? {
-        for (k, val) in m {
-            // Tolerate unquoted booleans/numbers (the API server would reject them, but hand
-            // written files often have them); nested structures are an error.
+/// Keeps only the `metadata` fields we read and turns scalar annotation / label values into
+/// strings (nested structures stay an error).
+fn normalize_meta(doc: &mut Map<String, Value>) -> ObjResult<()> {
+    let m = match doc.get_mut("metadata") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err("`metadata` must be a mapping".into()),
+    };
+    m.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "annotations" | "labels"));
+    for key in ["name", "namespace"] {
+        if let Some(v) = m.get(key)
+            && !matches!(v, Value::String(_) | Value::Null)
+        {
+            return Err(format!("`{key}` must be a string, found {}", kind(v)));
+        }
+    }
+    for key in ["annotations", "labels"] {
+        let map = match m.get_mut(key) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(format!("`{key}` must be a mapping, found {}", kind(other)));
+            }
+        };
+        for (k, val) in map.iter_mut() {
             let s = match val {
-                Value::String(s) => s.clone(),
+                Value::String(_) => continue,
                 Value::Bool(b) => b.to_string(),
                 Value::Number(n) => n.to_string(),
                 Value::Null => String::new(),
@@ -207,114 +223,188 @@ fn string_map(v: &Value, key: &str) -> ObjResult<BTreeMap<String, String>> {
                     ));
                 }
             };
-            out.insert(k.clone(), s);
+            *val = Value::String(s);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn meta(doc: &Value, needs_name: bool) -> ObjResult<Meta> {
-    let m = doc.get("metadata").unwrap_or(&Value::Null);
-    if !m.is_null() && !m.is_object() {
-        return Err("`metadata` must be a mapping".into());
+/// Port numbers written as strings (`port: "80"`) become numbers, as the hand-written
+/// reader always accepted; only under `spec`, `subsets` and `ports` (never Secret data).
+fn normalize_ports(doc: &mut Map<String, Value>) {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, val) in m.iter_mut() {
+                    if matches!(k.as_str(), "port" | "number")
+                        && let Value::String(s) = val
+                        && let Ok(n) = s.trim().parse::<u32>()
+                    {
+                        *val = Value::from(n);
+                    } else {
+                        walk(val);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
     }
-    let name = str_of(m, "name")?.unwrap_or_default().to_owned();
-    if needs_name && name.is_empty() {
-        return Err("`metadata.name` is missing".into());
+    for key in ["spec", "subsets", "ports"] {
+        if let Some(v) = doc.get_mut(key) {
+            walk(v);
+        }
     }
-    let namespace = str_of(m, "namespace")?
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default")
-        .to_owned();
-    Ok(Meta {
-        namespace,
-        name,
-        annotations: string_map(m, "annotations")?,
-        labels: string_map(m, "labels")?,
+}
+
+/// Base64 values of a Secret's `data` may be wrapped over several lines in files; the API
+/// type wants one line. Invalid base64 is reported with the key.
+fn normalize_secret_data(doc: &mut Map<String, Value>) -> ObjResult<()> {
+    let data = match doc.get_mut("data") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(d)) => d,
+        Some(other) => return Err(format!("`data` must be a mapping, found {}", kind(other))),
+    };
+    for (k, v) in data.iter_mut() {
+        let Some(s) = v.as_str() else {
+            return Err(format!("`data.{k}` must be a base64 string"));
+        };
+        let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| format!("`data.{k}` is not valid base64: {e}"))?;
+        *v = Value::String(compact);
+    }
+    Ok(())
+}
+
+/// Deserializes a (normalized) document into an API type; a mismatch names the field
+/// (`spec.rules: invalid type: ...`).
+fn api<T: serde::de::DeserializeOwned>(doc: Map<String, Value>) -> ObjResult<T> {
+    serde_path_to_error::deserialize(Value::Object(doc)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("`{path}`: {inner}")
+        }
     })
 }
 
 /// Reads one parsed document. `Ok(None)` for kinds we ignore.
 pub(crate) fn read_object(doc: &Value) -> ObjResult<Option<Object>> {
-    if !doc.is_object() {
+    let Value::Object(map) = doc else {
         return Err(format!("a manifest must be a mapping, found {}", kind(doc)));
-    }
-    let api = str_of(doc, "apiVersion")?.unwrap_or_default();
+    };
+    let api_version = str_of(doc, "apiVersion")?.unwrap_or_default();
     let Some(k) = str_of(doc, "kind")? else {
         return Err("`kind` is missing".into());
     };
-    let obj = match (k, api) {
-        ("Ingress", "networking.k8s.io/v1") => Object::Ingress(ingress(doc, false)?),
-        ("Ingress", "networking.k8s.io/v1beta1" | "extensions/v1beta1") => {
-            Object::Ingress(ingress(doc, true)?)
+    let known = matches!(
+        k,
+        "Ingress" | "Service" | "Endpoints" | "EndpointSlice" | "Secret" | "IngressClass"
+    );
+    if !known {
+        return Ok(None);
+    }
+    let mut map = map.clone();
+    // Dispatch is by kind only (as before): the API types would insist on their own
+    // apiVersion, which hand-written files do not always carry. `status` is never read.
+    for key in ["apiVersion", "kind", "status"] {
+        map.remove(key);
+    }
+    normalize_meta(&mut map)?;
+    normalize_ports(&mut map);
+    let obj = match k {
+        "Ingress" => {
+            let ing = match api_version {
+                "networking.k8s.io/v1" => {
+                    // Tolerate the v1beta1 name of the default backend in a v1 document.
+                    if let Some(Value::Object(spec)) = map.get_mut("spec")
+                        && !spec.contains_key("defaultBackend")
+                        && let Some(b) = spec.remove("backend")
+                    {
+                        spec.insert("defaultBackend".into(), b);
+                    }
+                    api::<netv1::Ingress>(map)?
+                }
+                "networking.k8s.io/v1beta1" | "extensions/v1beta1" => {
+                    legacy::to_v1(api::<legacy::Ingress>(map)?)?
+                }
+                other => return Err(format!("unsupported Ingress apiVersion `{other}`")),
+            };
+            Object::Ingress(ingress_from_api(&ing)?)
         }
-        ("Ingress", other) => return Err(format!("unsupported Ingress apiVersion `{other}`")),
-        ("Service", _) => Object::Service(service(doc)?),
-        ("Endpoints", _) => {
-            let meta = meta(doc, true)?;
+        "Service" => Object::Service(service_from_api(&api(map)?)?),
+        "Endpoints" => {
+            let ep: corev1::Endpoints = api(map)?;
+            let meta = meta_from_api(&ep.metadata, true)?;
             Object::Endpoints {
                 namespace: meta.namespace,
                 service: meta.name,
-                sets: endpoints(doc)?,
+                sets: endpoints_from_api(&ep)?,
             }
         }
-        ("EndpointSlice", _) => {
-            let meta = meta(doc, false)?;
+        "EndpointSlice" => {
+            let slice: discoveryv1::EndpointSlice = api(map)?;
+            let meta = meta_from_api(&slice.metadata, false)?;
             let Some(service) = meta.labels.get("kubernetes.io/service-name").cloned() else {
                 return Err("EndpointSlice has no `kubernetes.io/service-name` label".into());
             };
             Object::Endpoints {
                 namespace: meta.namespace,
                 service,
-                sets: vec![endpoint_slice(doc)?],
+                sets: vec![endpoint_slice_from_api(&slice)?],
             }
         }
-        ("Secret", _) => Object::Secret(secret(doc)?),
-        ("IngressClass", _) => {
-            let meta = meta(doc, true)?;
-            let spec = doc.get("spec").unwrap_or(&Value::Null);
-            Object::IngressClass(IngressClass {
-                controller: str_of(spec, "controller")?.unwrap_or_default().to_owned(),
-                is_default: meta
-                    .annotations
-                    .get("ingressclass.kubernetes.io/is-default-class")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
-                name: meta.name,
-            })
+        "Secret" => {
+            normalize_secret_data(&mut map)?;
+            Object::Secret(secret_from_api(&api(map)?)?)
         }
-        _ => return Ok(None),
+        _ => Object::IngressClass(ingress_class_from_api(&api(map)?)?),
     };
     Ok(Some(obj))
 }
 
-fn backend(v: &Value, legacy: bool) -> ObjResult<BackendRef> {
-    if legacy && v.get("serviceName").is_some() {
-        let service = str_of(v, "serviceName")?.unwrap_or_default().to_owned();
-        let port = match v.get("servicePort") {
-            Some(Value::String(s)) if s.parse::<u16>().is_err() => PortRef::Name(s.clone()),
-            Some(p) => PortRef::Number(port_number(p, "servicePort")?),
-            None => return Err("backend has `serviceName` but no `servicePort`".into()),
-        };
-        if service.is_empty() {
-            return Err("backend `serviceName` is empty".into());
-        }
-        return Ok(BackendRef { service, port });
+/// Our [`Meta`] from API metadata: namespace defaults to `default`.
+pub(crate) fn meta_from_api(m: &ObjectMeta, needs_name: bool) -> ObjResult<Meta> {
+    let name = m.name.clone().unwrap_or_default();
+    if needs_name && name.is_empty() {
+        return Err("`metadata.name` is missing".into());
     }
-    if v.get("resource").is_some() {
+    let namespace = m
+        .namespace
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
+    Ok(Meta {
+        namespace,
+        name,
+        annotations: m.annotations.clone().unwrap_or_default(),
+        labels: m.labels.clone().unwrap_or_default(),
+    })
+}
+
+fn backend_from_api(b: &netv1::IngressBackend) -> ObjResult<BackendRef> {
+    if b.resource.is_some() {
         return Err("resource backends are not supported (use a Service)".into());
     }
-    let Some(svc) = v.get("service").filter(|s| s.is_object()) else {
+    let Some(svc) = &b.service else {
         return Err("backend has no `service`".into());
     };
-    let service = str_of(svc, "name")?.unwrap_or_default().to_owned();
-    if service.is_empty() {
+    if svc.name.is_empty() {
         return Err("backend `service.name` is missing".into());
     }
-    let port_v = svc.get("port").unwrap_or(&Value::Null);
-    let port = if let Some(name) = str_of(port_v, "name")?.filter(|s| !s.is_empty()) {
+    let service = svc.name.clone();
+    let port = svc.port.as_ref();
+    let port = if let Some(name) = port
+        .and_then(|p| p.name.as_deref())
+        .filter(|s| !s.is_empty())
+    {
         PortRef::Name(name.to_owned())
-    } else if let Some(n) = port_v.get("number") {
-        PortRef::Number(port_number(n, "service.port.number")?)
+    } else if let Some(n) = port.and_then(|p| p.number) {
+        PortRef::Number(port_in_range(n, "service.port.number")?)
     } else {
         return Err(format!(
             "backend service `{service}` needs `port.number` or `port.name`"
@@ -323,56 +413,60 @@ fn backend(v: &Value, legacy: bool) -> ObjResult<BackendRef> {
     Ok(BackendRef { service, port })
 }
 
-fn ingress(doc: &Value, legacy: bool) -> ObjResult<Ingress> {
-    let meta = meta(doc, true)?;
-    let spec = doc.get("spec").unwrap_or(&Value::Null);
-    let default_backend = match spec.get("defaultBackend").or_else(|| spec.get("backend")) {
-        None | Some(Value::Null) => None,
-        Some(b) => Some(backend(b, legacy)?),
-    };
-    let mut tls = Vec::new();
-    for t in arr_of(spec, "tls")? {
-        let mut hosts = Vec::new();
-        for h in arr_of(t, "hosts")? {
-            let h = h.as_str().ok_or("`tls[].hosts` must be strings")?;
-            hosts.push(h.trim().to_ascii_lowercase());
-        }
-        tls.push(IngressTls {
-            hosts,
-            secret_name: str_of(t, "secretName")?
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        });
-    }
+/// Normalizes a `networking.k8s.io/v1` Ingress (hosts lower-cased, empty path -> `/`).
+pub(crate) fn ingress_from_api(ing: &netv1::Ingress) -> ObjResult<Ingress> {
+    let meta = meta_from_api(&ing.metadata, true)?;
+    let spec = ing.spec.clone().unwrap_or_default();
+    let default_backend = spec
+        .default_backend
+        .as_ref()
+        .map(backend_from_api)
+        .transpose()?;
+    let tls = spec
+        .tls
+        .iter()
+        .flatten()
+        .map(|t| IngressTls {
+            hosts: t
+                .hosts
+                .iter()
+                .flatten()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            secret_name: t.secret_name.clone().filter(|s| !s.is_empty()),
+        })
+        .collect();
     let mut rules = Vec::new();
-    for r in arr_of(spec, "rules")? {
-        let host = str_of(r, "host")?
+    for r in spec.rules.iter().flatten() {
+        let host = r
+            .host
+            .as_deref()
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty());
         let mut paths = Vec::new();
-        let http = r.get("http").unwrap_or(&Value::Null);
-        for p in arr_of(http, "paths")? {
-            let path = str_of(p, "path")?
+        for p in r.http.iter().flat_map(|h| &h.paths) {
+            let path = p
+                .path
+                .clone()
                 .filter(|s| !s.is_empty())
-                .unwrap_or("/")
-                .to_owned();
-            let path_type = match str_of(p, "pathType")? {
-                Some("Exact") => PathType::Exact,
-                Some("Prefix") => PathType::Prefix,
-                Some("ImplementationSpecific") | None => PathType::ImplementationSpecific,
-                Some(other) => return Err(format!("unknown pathType `{other}`")),
+                .unwrap_or_else(|| "/".to_owned());
+            let path_type = match p.path_type.as_str() {
+                "Exact" => PathType::Exact,
+                "Prefix" => PathType::Prefix,
+                // Required in v1, but older files omit it: ingress-nginx's default.
+                "ImplementationSpecific" | "" => PathType::ImplementationSpecific,
+                other => return Err(format!("unknown pathType `{other}`")),
             };
-            let b = p.get("backend").ok_or("path has no `backend`")?;
             paths.push(IngressPath {
                 path,
                 path_type,
-                backend: backend(b, legacy)?,
+                backend: backend_from_api(&p.backend)?,
             });
         }
         rules.push(IngressRule { host, paths });
     }
     Ok(Ingress {
-        class_name: str_of(spec, "ingressClassName")?.map(str::to_owned),
+        class_name: spec.ingress_class_name,
         meta,
         default_backend,
         tls,
@@ -380,32 +474,39 @@ fn ingress(doc: &Value, legacy: bool) -> ObjResult<Ingress> {
     })
 }
 
-fn ip(v: &Value, what: &str) -> ObjResult<IpAddr> {
-    v.as_str()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| format!("`{what}` must be an IP address, found {v}"))
+fn ip(s: &str, what: &str) -> ObjResult<IpAddr> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{what}` must be an IP address, found \"{s}\""))
 }
 
-fn service(doc: &Value) -> ObjResult<Service> {
-    let meta = meta(doc, true)?;
-    let spec = doc.get("spec").unwrap_or(&Value::Null);
+/// Normalizes a Service (ports, ExternalName, literal cluster and external IPs).
+pub(crate) fn service_from_api(svc: &corev1::Service) -> ObjResult<Service> {
+    let meta = meta_from_api(&svc.metadata, true)?;
+    let spec = svc.spec.clone().unwrap_or_default();
     let mut ports = Vec::new();
-    for p in arr_of(spec, "ports")? {
-        let port = port_number(p.get("port").unwrap_or(&Value::Null), "ports[].port")?;
-        let target = match p.get("targetPort") {
-            None | Some(Value::Null) => TargetPort::Number(port),
-            Some(Value::String(s)) if s.parse::<u16>().is_err() => TargetPort::Name(s.clone()),
-            Some(t) => TargetPort::Number(port_number(t, "ports[].targetPort")?),
+    for p in spec.ports.iter().flatten() {
+        let port = port_in_range(p.port, "ports[].port")?;
+        let target = match &p.target_port {
+            None => TargetPort::Number(port),
+            Some(IntOrString::Int(n)) => {
+                TargetPort::Number(port_in_range(*n, "ports[].targetPort")?)
+            }
+            Some(IntOrString::String(s)) => match s.trim().parse::<i32>() {
+                Ok(n) => TargetPort::Number(port_in_range(n, "ports[].targetPort")?),
+                Err(_) => TargetPort::Name(s.clone()),
+            },
         };
         ports.push(ServicePort {
-            name: str_of(p, "name")?.unwrap_or_default().to_owned(),
+            name: p.name.clone().unwrap_or_default(),
             port,
             target,
         });
     }
-    let external_name = match str_of(spec, "type")? {
+    let external_name = match spec.type_.as_deref() {
         Some("ExternalName") => Some(
-            str_of(spec, "externalName")?
+            spec.external_name
+                .as_deref()
                 .filter(|s| !s.is_empty())
                 .ok_or("ExternalName Service without `spec.externalName`")?
                 .trim_end_matches('.')
@@ -414,19 +515,22 @@ fn service(doc: &Value) -> ObjResult<Service> {
         _ => None,
     };
     let mut cluster_ips = Vec::new();
-    let single = str_of(spec, "clusterIP")?.map(|s| Value::String(s.to_owned()));
-    for v in single.iter().chain(arr_of(spec, "clusterIPs")?) {
-        if v.as_str().is_some_and(|s| s.is_empty() || s == "None") {
+    for s in spec
+        .cluster_ip
+        .iter()
+        .chain(spec.cluster_ips.iter().flatten())
+    {
+        if s.is_empty() || s == "None" {
             continue;
         }
-        let a = ip(v, "clusterIP")?;
+        let a = ip(s, "clusterIP")?;
         if !cluster_ips.contains(&a) {
             cluster_ips.push(a);
         }
     }
     let mut external_ips = Vec::new();
-    for v in arr_of(spec, "externalIPs")? {
-        external_ips.push(ip(v, "externalIPs[]")?);
+    for s in spec.external_ips.iter().flatten() {
+        external_ips.push(ip(s, "externalIPs[]")?);
     }
     Ok(Service {
         meta,
@@ -437,87 +541,90 @@ fn service(doc: &Value) -> ObjResult<Service> {
     })
 }
 
-fn named_ports(v: &Value) -> ObjResult<Vec<(String, u16)>> {
-    let mut out = Vec::new();
-    for p in arr_of(v, "ports")? {
-        let name = str_of(p, "name")?.unwrap_or_default().to_owned();
-        let port = port_number(p.get("port").unwrap_or(&Value::Null), "ports[].port")?;
-        out.push((name, port));
-    }
-    Ok(out)
-}
-
-fn endpoints(doc: &Value) -> ObjResult<Vec<EndpointSet>> {
+/// One [`EndpointSet`] per subset; `notReadyAddresses` are deliberately skipped.
+pub(crate) fn endpoints_from_api(ep: &corev1::Endpoints) -> ObjResult<Vec<EndpointSet>> {
     let mut sets = Vec::new();
-    for s in arr_of(doc, "subsets")? {
+    for s in ep.subsets.iter().flatten() {
         let mut addresses = Vec::new();
-        // `notReadyAddresses` are deliberately skipped.
-        for a in arr_of(s, "addresses")? {
-            addresses.push(ip(a.get("ip").unwrap_or(&Value::Null), "addresses[].ip")?);
+        for a in s.addresses.iter().flatten() {
+            addresses.push(ip(&a.ip, "addresses[].ip")?);
         }
-        sets.push(EndpointSet {
-            addresses,
-            ports: named_ports(s)?,
-        });
+        let mut ports = Vec::new();
+        for p in s.ports.iter().flatten() {
+            ports.push((
+                p.name.clone().unwrap_or_default(),
+                port_in_range(p.port, "ports[].port")?,
+            ));
+        }
+        sets.push(EndpointSet { addresses, ports });
     }
     Ok(sets)
 }
 
-fn endpoint_slice(doc: &Value) -> ObjResult<EndpointSet> {
-    let mut addresses = Vec::new();
-    if str_of(doc, "addressType")? == Some("FQDN") {
-        // FQDN slices are ignored (as ingress-nginx does); use an ExternalName Service.
+/// The ready addresses and ports of an EndpointSlice; FQDN slices are ignored (as
+/// ingress-nginx does; use an ExternalName Service).
+pub(crate) fn endpoint_slice_from_api(
+    slice: &discoveryv1::EndpointSlice,
+) -> ObjResult<EndpointSet> {
+    if slice.address_type == "FQDN" {
         return Ok(EndpointSet::default());
     }
-    for e in arr_of(doc, "endpoints")? {
-        let conditions = e.get("conditions").unwrap_or(&Value::Null);
-        // Kubernetes: an unset `ready` means ready; `serving: false` also means unusable.
-        let ready = conditions
-            .get("ready")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+    let mut addresses = Vec::new();
+    for e in &slice.endpoints {
+        // Kubernetes: an unset `ready` means ready.
+        let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
         if !ready {
             continue;
         }
-        for a in arr_of(e, "addresses")? {
+        for a in &e.addresses {
             let a = ip(a, "endpoints[].addresses[]")?;
             if !addresses.contains(&a) {
                 addresses.push(a);
             }
         }
     }
-    Ok(EndpointSet {
-        addresses,
-        ports: named_ports(doc)?,
+    let mut ports = Vec::new();
+    for p in slice.ports.iter().flatten() {
+        let port = port_in_range(p.port.unwrap_or(0), "ports[].port")?;
+        ports.push((p.name.clone().unwrap_or_default(), port));
+    }
+    Ok(EndpointSet { addresses, ports })
+}
+
+/// A Secret's decoded `data`, with `stringData` winning as the API server does.
+pub(crate) fn secret_from_api(s: &corev1::Secret) -> ObjResult<Secret> {
+    let meta = meta_from_api(&s.metadata, true)?;
+    let mut data: BTreeMap<String, Vec<u8>> = s
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    for (k, v) in s.string_data.iter().flatten() {
+        data.insert(k.clone(), v.as_bytes().to_vec());
+    }
+    Ok(Secret {
+        meta,
+        type_: s.type_.clone().unwrap_or_else(|| "Opaque".to_owned()),
+        data,
     })
 }
 
-fn secret(doc: &Value) -> ObjResult<Secret> {
-    let meta = meta(doc, true)?;
-    let type_ = str_of(doc, "type")?.unwrap_or("Opaque").to_owned();
-    let mut data = BTreeMap::new();
-    if let Some(m) = obj_of(doc, "data")? {
-        for (k, v) in m {
-            let Some(s) = v.as_str() else {
-                return Err(format!("`data.{k}` must be a base64 string"));
-            };
-            let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(compact.as_bytes())
-                .map_err(|e| format!("`data.{k}` is not valid base64: {e}"))?;
-            data.insert(k.clone(), bytes);
-        }
-    }
-    if let Some(m) = obj_of(doc, "stringData")? {
-        for (k, v) in m {
-            let Some(s) = v.as_str() else {
-                return Err(format!("`stringData.{k}` must be a string"));
-            };
-            // As the API server does, stringData wins over data.
-            data.insert(k.clone(), s.as_bytes().to_vec());
-        }
-    }
-    Ok(Secret { meta, type_, data })
+/// An IngressClass: its controller and the `is-default-class` annotation.
+pub(crate) fn ingress_class_from_api(c: &netv1::IngressClass) -> ObjResult<IngressClass> {
+    let meta = meta_from_api(&c.metadata, true)?;
+    Ok(IngressClass {
+        controller: c
+            .spec
+            .as_ref()
+            .and_then(|s| s.controller.clone())
+            .unwrap_or_default(),
+        is_default: meta
+            .annotations
+            .get("ingressclass.kubernetes.io/is-default-class")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        name: meta.name,
+    })
 }
 
 #[cfg(test)]
@@ -616,5 +723,38 @@ mod tests {
         assert_eq!(s.data["tls.key"], b"k");
         let bad = json!({"kind": "Secret", "metadata": {"name": "t"}, "data": {"a": "!!"}});
         assert!(read_object(&bad).is_err());
+    }
+
+    #[test]
+    fn hand_written_tolerances() {
+        // Quoted ports, server-side metadata, `spec.backend` in a v1 document.
+        let doc = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "a", "creationTimestamp": "not a time", "uid": 5,
+                "labels": {"n": 1}},
+            "spec": {"backend": {"service": {"name": "d", "port": {"number": "8080"}}}}});
+        let Some(Object::Ingress(i)) = read_object(&doc).unwrap() else {
+            panic!()
+        };
+        assert_eq!(i.default_backend.unwrap().port, PortRef::Number(8080));
+        assert_eq!(i.meta.labels["n"], "1");
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"port": "80", "targetPort": "8080"}, {"port": 81, "targetPort": "web"}]}});
+        let Some(Object::Service(s)) = read_object(&svc).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.ports[0].port, 80);
+        assert!(matches!(s.ports[0].target, TargetPort::Number(8080)));
+        assert!(matches!(&s.ports[1].target, TargetPort::Name(n) if n == "web"));
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let doc = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "a"}, "spec": {"rules": [{"host": ["x"]}]}});
+        let err = read_object(&doc).unwrap_err();
+        assert!(err.contains("spec.rules[0].host"), "{err}");
+        let nested =
+            json!({"kind": "Service", "metadata": {"name": "s", "annotations": {"a": {"b": 1}}}});
+        assert!(read_object(&nested).unwrap_err().contains("annotations.a"));
     }
 }
