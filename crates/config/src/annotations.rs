@@ -149,6 +149,7 @@ pub(crate) fn parse_settings(
         };
     s.waf = crate::waf::parse(&|name| ann.get(name), &mut problem);
     s.limits = crate::limits::parse(&|name| ann.get(name), &mut problem);
+    s.global_limit = crate::global_limit::parse(&|name| ann.get(name), &mut problem);
     s.ssl_redirect = bool_of("ssl-redirect", true, &mut problem);
     s.force_ssl_redirect = bool_of("force-ssl-redirect", false, &mut problem);
     // Only checked for validity here; the effect (regex host) is decided by the loader.

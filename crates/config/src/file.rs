@@ -27,6 +27,9 @@
 //! limit_conn_status_code: 503
 //! whitelist_source_range: 10.0.0.0/8
 //! denylist_source_range: 198.51.100.0/24
+//! redis: redis://127.0.0.1:6379/0
+//! global_rate_limit_fail_open: true
+//! global_rate_limit_timeout_ms: 5
 //! ```
 
 use std::net::SocketAddr;
@@ -111,6 +114,15 @@ pub struct ConfigFile {
     /// annotation.
     #[serde(alias = "denylist-source-range", default, deserialize_with = "cidrs")]
     pub denylist_source_range: Option<Vec<IpNet>>,
+    /// `--redis`: Redis URL counting `global-rate-limit` across replicas (issue #6).
+    pub redis: Option<String>,
+    /// `global-rate-limit-fail-open` (default true): let requests pass while Redis is
+    /// unreachable; `false` rejects them.
+    #[serde(alias = "global-rate-limit-fail-open")]
+    pub global_rate_limit_fail_open: Option<bool>,
+    /// `global-rate-limit-timeout-ms` (default 5): bound on one Redis round trip.
+    #[serde(alias = "global-rate-limit-timeout-ms")]
+    pub global_rate_limit_timeout_ms: Option<u64>,
 }
 
 fn user_agents<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
@@ -312,6 +324,18 @@ mod tests {
         assert!(g.use_proxy_protocol);
         assert_eq!(g.proxy_real_ip_cidr.len(), 2);
         assert_eq!(g.proxy_real_ip_cidr[1].to_string(), "192.168.1.1/32");
+    }
+
+    #[test]
+    fn global_limit_options() {
+        let f = ConfigFile::parse(
+            "redis: redis://10.0.0.5:6379/2\nglobal-rate-limit-fail-open: false\n\
+             global_rate_limit_timeout_ms: 20\n",
+        )
+        .unwrap();
+        assert_eq!(f.redis.as_deref(), Some("redis://10.0.0.5:6379/2"));
+        assert_eq!(f.global_rate_limit_fail_open, Some(false));
+        assert_eq!(f.global_rate_limit_timeout_ms, Some(20));
     }
 
     #[test]

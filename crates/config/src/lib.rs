@@ -18,6 +18,7 @@ mod build;
 pub mod limits;
 pub mod certmanager;
 pub mod file;
+pub mod global_limit;
 mod load;
 pub mod model;
 mod objects;

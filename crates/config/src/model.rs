@@ -246,6 +246,8 @@ pub struct RouteSettings {
     pub waf: crate::waf::WafSettings,
     /// Abuse control (`limit-*`, allow/deny lists; issue #6).
     pub limits: crate::limits::LimitSettings,
+    /// `global-rate-limit*`: a limit shared by all replicas, counted in Redis (issue #6).
+    pub global_limit: Option<crate::global_limit::GlobalLimitSettings>,
 }
 
 impl Default for RouteSettings {
@@ -266,6 +268,7 @@ impl Default for RouteSettings {
             annotations: BTreeMap::new(),
             waf: crate::waf::WafSettings::default(),
             limits: crate::limits::LimitSettings::default(),
+            global_limit: None,
         }
     }
 }
