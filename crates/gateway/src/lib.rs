@@ -45,6 +45,7 @@ pub mod admin;
 mod balance;
 mod body;
 mod event;
+pub mod global_limit;
 mod headers;
 mod limits;
 mod options;

@@ -56,6 +56,8 @@ pub struct GatewayOptions {
     pub waf: Option<std::sync::Arc<crate::waf::Waf>>,
     /// Abuse control: rejection event/metric sinks and the rate-limit table cap.
     pub limits: crate::limits::LimitOptions,
+    /// Cross-replica rate limits in Redis (`--redis`); `None` = `global-rate-limit` ignored.
+    pub global_limiter: Option<std::sync::Arc<crate::global_limit::GlobalLimiter>>,
 }
 
 impl Default for GatewayOptions {
@@ -72,6 +74,7 @@ impl Default for GatewayOptions {
             https_redirect_port: None,
             waf: None,
             limits: crate::limits::LimitOptions::default(),
+            global_limiter: None,
         }
     }
 }

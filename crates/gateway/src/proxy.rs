@@ -142,6 +142,24 @@ impl Gateway {
             return self.finish(resp, ctx);
         }
 
+        // Cross-replica rate limit in Redis (crate::global_limit).
+        if let Some(resp) = self
+            .global_limit(
+                settings.global_limit.as_ref(),
+                crate::global_limit::KeyInput {
+                    uri: req.uri(),
+                    headers: req.headers(),
+                    client: client.ip,
+                    host: &host,
+                },
+                crate::global_limit::reject_status(settings),
+                &mut ctx.event,
+            )
+            .await
+        {
+            return self.finish(resp, ctx);
+        }
+
         // WAF phases 1-2 (crate::waf), before any upstream is contacted.
         let req = match self.waf_request(req, settings, &conn, &mut ctx.event).await {
             crate::waf::ReqVerdict::Pass(req, body, tx) => {

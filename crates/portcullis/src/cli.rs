@@ -77,6 +77,9 @@ pub(crate) struct ServeArgs {
     /// WAF options.
     #[command(flatten)]
     pub(crate) waf: Box<crate::waf_flags::WafArgs>,
+    /// Redis counting `global-rate-limit` across replicas, e.g. `redis://127.0.0.1:6379/0`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis: Option<String>,
 }
 
 /// `portcullis check`.

@@ -71,8 +71,10 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let waf = crate::waf_flags::build(&args.waf, waf_file.as_ref(), &access_log, &metrics)?;
+    let global_limiter = global_limiter(&settings, &metrics)?;
     let options = GatewayOptions {
         waf,
+        global_limiter,
         https_redirect_port: Some(settings.https.port()),
         ..GatewayOptions::default()
     };
@@ -142,6 +144,32 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     }
     access_log.close();
     Ok(code)
+}
+
+/// The Redis global limiter when `--redis` is set (connects in the background).
+fn global_limiter(
+    settings: &Settings,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<Arc<gateway::global_limit::GlobalLimiter>>> {
+    let Some(url) = &settings.redis else {
+        return Ok(None);
+    };
+    let limiter = Arc::new(
+        gateway::global_limit::GlobalLimiter::new(url, settings.global_limit.clone())
+            .context("--redis")?,
+    );
+    gateway::global_limit::GlobalLimitCollector::register(
+        Arc::clone(&limiter),
+        metrics.registry(),
+    )
+    .context("global limit metrics")?;
+    tracing::info!(
+        redis = limiter.url(),
+        fail_open = limiter.fail_open(),
+        timeout_ms = u64::try_from(limiter.options().timeout.as_millis()).unwrap_or(u64::MAX),
+        "global rate limits counted in Redis"
+    );
+    Ok(Some(limiter))
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -26,6 +26,10 @@ pub(crate) struct Settings {
     pub(crate) state_dir: PathBuf,
     /// Access log file; `None` = stdout.
     pub(crate) access_log: Option<PathBuf>,
+    /// Redis URL for global rate limits (`--redis`, `redis:`); `None` = off.
+    pub(crate) redis: Option<String>,
+    /// `global-rate-limit-fail-open` (default true) and the Redis call timeout.
+    pub(crate) global_limit: gateway::global_limit::GlobalOptions,
 }
 
 const DEFAULT_HTTP: &str = "0.0.0.0:8080";
@@ -88,7 +92,22 @@ impl Settings {
             access_log: serve
                 .and_then(|s| s.access_log.clone())
                 .or_else(|| file.access_log.clone()),
+            redis: serve
+                .and_then(|s| s.redis.clone())
+                .or_else(|| file.redis.clone()),
+            global_limit: global_limit_options(file),
         })
+    }
+}
+
+fn global_limit_options(file: &ConfigFile) -> gateway::global_limit::GlobalOptions {
+    let d = gateway::global_limit::GlobalOptions::default();
+    gateway::global_limit::GlobalOptions {
+        fail_open: file.global_rate_limit_fail_open.unwrap_or(d.fail_open),
+        timeout: file
+            .global_rate_limit_timeout_ms
+            .map_or(d.timeout, |ms| std::time::Duration::from_millis(ms.max(1))),
+        ..d
     }
 }
 
