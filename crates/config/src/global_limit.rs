@@ -72,13 +72,19 @@ fn validate_key(v: &str) -> Result<(), String> {
             let end = braced
                 .find('}')
                 .ok_or_else(|| format!("unclosed `${{` in `{v}`"))?;
-            (braced.get(..end).unwrap_or(""), braced.get(end + 1..).unwrap_or(""))
+            (
+                braced.get(..end).unwrap_or(""),
+                braced.get(end + 1..).unwrap_or(""),
+            )
         } else {
             let len = after
                 .bytes()
                 .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
                 .count();
-            (after.get(..len).unwrap_or(""), after.get(len..).unwrap_or(""))
+            (
+                after.get(..len).unwrap_or(""),
+                after.get(len..).unwrap_or(""),
+            )
         };
         let known = KNOWN_VARS.contains(&name)
             || KNOWN_FAMILIES
@@ -130,7 +136,9 @@ pub(crate) fn parse<'a>(
         _ => {
             problem(
                 limit_key,
-                format!("`{raw_limit}` is not a number of requests (1-{MAX_LIMIT}, 0 = off); global limit off"),
+                format!(
+                    "`{raw_limit}` is not a number of requests (1-{MAX_LIMIT}, 0 = off); global limit off"
+                ),
             );
             return None;
         }
@@ -138,8 +146,7 @@ pub(crate) fn parse<'a>(
     let Some((window_key, raw_window)) = window_ann else {
         problem(
             limit_key,
-            "global-rate-limit needs global-rate-limit-window (e.g. `1m`); global limit off"
-                .into(),
+            "global-rate-limit needs global-rate-limit-window (e.g. `1m`); global limit off".into(),
         );
         return None;
     };
@@ -148,7 +155,9 @@ pub(crate) fn parse<'a>(
         _ => {
             problem(
                 window_key,
-                format!("`{raw_window}` is not a duration between 1s and 168h (e.g. `1m`, `10s`); global limit off"),
+                format!(
+                    "`{raw_window}` is not a duration between 1s and 168h (e.g. `1m`, `10s`); global limit off"
+                ),
             );
             return None;
         }
@@ -169,7 +178,10 @@ pub(crate) fn parse<'a>(
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match parse_cidr(item) {
                 Some(net) => ignored_cidrs.push(net),
-                None => problem(k, format!("`{item}` is not a CIDR (e.g. 10.0.0.0/8); ignored")),
+                None => problem(
+                    k,
+                    format!("`{item}` is not a CIDR (e.g. 10.0.0.0/8); ignored"),
+                ),
             }
         }
     }
@@ -193,7 +205,9 @@ mod tests {
             .collect();
         let get = |name: &str| map.get(name).map(|(k, v)| (k.as_str(), v.as_str()));
         let mut problems = Vec::new();
-        let s = parse(&get, &mut |k: &str, r: String| problems.push((k.to_owned(), r)));
+        let s = parse(&get, &mut |k: &str, r: String| {
+            problems.push((k.to_owned(), r))
+        });
         (s, problems)
     }
 
@@ -202,7 +216,10 @@ mod tests {
         let (s, p) = run(&[
             ("global-rate-limit", "100"),
             ("global-rate-limit-window", "1m"),
-            ("global-rate-limit-ignored-cidrs", "10.0.0.0/8, 192.168.1.1,2001:db8::/32"),
+            (
+                "global-rate-limit-ignored-cidrs",
+                "10.0.0.0/8, 192.168.1.1,2001:db8::/32",
+            ),
         ]);
         assert!(p.is_empty(), "{p:?}");
         let s = s.unwrap();
@@ -241,7 +258,11 @@ mod tests {
             ]);
             assert_eq!(p.len(), 1, "{bad}");
             assert_eq!(p[0].0, "p/global-rate-limit-key");
-            assert_eq!(s.unwrap().key, "$remote_addr", "{bad}: falls back to the client IP");
+            assert_eq!(
+                s.unwrap().key,
+                "$remote_addr",
+                "{bad}: falls back to the client IP"
+            );
         }
     }
 
@@ -249,17 +270,53 @@ mod tests {
     fn off_and_invalid() {
         assert_eq!(run(&[]), (None, vec![]));
         assert_eq!(
-            run(&[("global-rate-limit", "0"), ("global-rate-limit-window", "1m")]),
+            run(&[
+                ("global-rate-limit", "0"),
+                ("global-rate-limit-window", "1m")
+            ]),
             (None, vec![])
         );
         for (pairs, bad_key) in [
-            (vec![("global-rate-limit", "ten"), ("global-rate-limit-window", "1m")], "global-rate-limit"),
-            (vec![("global-rate-limit", "-1"), ("global-rate-limit-window", "1m")], "global-rate-limit"),
+            (
+                vec![
+                    ("global-rate-limit", "ten"),
+                    ("global-rate-limit-window", "1m"),
+                ],
+                "global-rate-limit",
+            ),
+            (
+                vec![
+                    ("global-rate-limit", "-1"),
+                    ("global-rate-limit-window", "1m"),
+                ],
+                "global-rate-limit",
+            ),
             (vec![("global-rate-limit", "10")], "global-rate-limit"),
-            (vec![("global-rate-limit", "10"), ("global-rate-limit-window", "60")], "global-rate-limit-window"),
-            (vec![("global-rate-limit", "10"), ("global-rate-limit-window", "500ms")], "global-rate-limit-window"),
-            (vec![("global-rate-limit", "10"), ("global-rate-limit-window", "200h")], "global-rate-limit-window"),
-            (vec![("global-rate-limit-window", "1m")], "global-rate-limit-window"),
+            (
+                vec![
+                    ("global-rate-limit", "10"),
+                    ("global-rate-limit-window", "60"),
+                ],
+                "global-rate-limit-window",
+            ),
+            (
+                vec![
+                    ("global-rate-limit", "10"),
+                    ("global-rate-limit-window", "500ms"),
+                ],
+                "global-rate-limit-window",
+            ),
+            (
+                vec![
+                    ("global-rate-limit", "10"),
+                    ("global-rate-limit-window", "200h"),
+                ],
+                "global-rate-limit-window",
+            ),
+            (
+                vec![("global-rate-limit-window", "1m")],
+                "global-rate-limit-window",
+            ),
         ] {
             let (s, p) = run(&pairs);
             assert!(s.is_none(), "{pairs:?}");

@@ -52,15 +52,17 @@ fn retry_after_secs(d: Duration) -> u64 {
     secs.max(1)
 }
 
-/// The rejection status: `limit-req-status-code` (400-599, default 503).
-pub(crate) fn reject_status(settings: &config::model::RouteSettings) -> StatusCode {
-    settings
-        .annotations
-        .get("limit-req-status-code")
-        .and_then(|v| v.trim().parse::<u16>().ok())
-        .filter(|c| (400..=599).contains(c))
-        .and_then(|c| StatusCode::from_u16(c).ok())
-        .unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+/// The rejection status: the Ingress's `limit-req-status-code`, else the global one
+/// (default 503).
+pub(crate) fn reject_status(
+    settings: &config::model::RouteSettings,
+    global: &config::limits::GlobalLimits,
+) -> StatusCode {
+    let code = settings
+        .limits
+        .req_status_code
+        .unwrap_or(global.req_status_code);
+    StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
 }
 
 impl Gateway {
@@ -89,13 +91,8 @@ impl Gateway {
             }
             return None;
         };
-        let client_key = crate::balance::hash_key(
-            &g.key,
-            input.uri,
-            input.headers,
-            input.client,
-            input.host,
-        );
+        let client_key =
+            crate::balance::hash_key(&g.key, input.uri, input.headers, input.client, input.host);
         let key = format!(
             "{}/{}\n{client_key}",
             event.ingress_namespace.as_deref().unwrap_or(""),
@@ -127,7 +124,8 @@ pub struct GlobalLimitCollector {
 
 impl std::fmt::Debug for GlobalLimitCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GlobalLimitCollector").finish_non_exhaustive()
+        f.debug_struct("GlobalLimitCollector")
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,8 +179,7 @@ fn counter_family(
 ) -> prometheus::Result<Vec<MetricFamily>> {
     let vec = prometheus::IntCounterVec::new(prometheus::Opts::new(name, help), &[label])?;
     for (value, n) in values {
-        vec.with_label_values(&[*value])
-            .inc_by(*n);
+        vec.with_label_values(&[*value]).inc_by(*n);
     }
     Ok(vec.collect())
 }

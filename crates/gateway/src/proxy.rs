@@ -152,7 +152,7 @@ impl Gateway {
                     client: client.ip,
                     host: &host,
                 },
-                crate::global_limit::reject_status(settings),
+                crate::global_limit::reject_status(settings, &global.limits),
                 &mut ctx.event,
             )
             .await

@@ -27,10 +27,7 @@ fn settings(limit: u64, key: &str, ignored: &[&str], status: Option<&str>) -> Ro
         }),
         ..RouteSettings::default()
     };
-    if let Some(code) = status {
-        s.annotations
-            .insert("limit-req-status-code".into(), code.into());
-    }
+    s.limits.req_status_code = status.map(|c| c.parse().unwrap());
     s
 }
 
@@ -42,8 +39,7 @@ fn patient() -> GlobalOptions {
 }
 
 async fn limiter(url: &str, opts: GlobalOptions) -> Arc<GlobalLimiter> {
-    let l = Arc::new(GlobalLimiter::new(url, opts).unwrap());
-    l
+    Arc::new(GlobalLimiter::new(url, opts).unwrap())
 }
 
 async fn get_with(addr: std::net::SocketAddr, header: (&str, &str)) -> Reply {
@@ -78,24 +74,34 @@ async fn keyed_by_header_with_status_retry_after_and_metrics() {
     .await;
 
     for _ in 0..2 {
-        assert_eq!(get_with(gw.addr, ("x-api-key", "k1")).await.status, StatusCode::OK);
+        assert_eq!(
+            get_with(gw.addr, ("x-api-key", "k1")).await.status,
+            StatusCode::OK
+        );
     }
     let r = get_with(gw.addr, ("x-api-key", "k1")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=7200).contains(&retry), "{retry}");
     // Another key has its own budget.
-    assert_eq!(get_with(gw.addr, ("x-api-key", "k2")).await.status, StatusCode::OK);
+    assert_eq!(
+        get_with(gw.addr, ("x-api-key", "k2")).await.status,
+        StatusCode::OK
+    );
     assert_eq!(b.hits(), 3);
 
     let text = metrics.render();
     assert!(
-        text.lines().any(|l| l.starts_with("portcullis_limit_rejections_total")
-            && l.contains("reason=\"global-rate\"")
-            && l.ends_with(" 1")),
+        text.lines()
+            .any(|l| l.starts_with("portcullis_limit_rejections_total")
+                && l.contains("reason=\"global-rate\"")
+                && l.ends_with(" 1")),
         "{text}"
     );
-    assert!(text.contains("portcullis_global_limit_redis_up 1"), "{text}");
+    assert!(
+        text.contains("portcullis_global_limit_redis_up 1"),
+        "{text}"
+    );
     assert!(
         text.contains("portcullis_global_limit_checks_total{result=\"deny\"} 1"),
         "{text}"
@@ -120,14 +126,22 @@ async fn ignored_cidrs_default_status_and_no_limiter() {
     };
 
     // The test client is 127.0.0.1: exempt.
-    let gw = with(settings(1, "$remote_addr", &["127.0.0.0/8"], None), Some(Arc::clone(&l))).await;
+    let gw = with(
+        settings(1, "$remote_addr", &["127.0.0.0/8"], None),
+        Some(Arc::clone(&l)),
+    )
+    .await;
     for _ in 0..3 {
         assert_eq!(get(gw.addr, "app.test", "/").await.status, StatusCode::OK);
     }
     drop(gw);
 
     // Default status 503, keyed by the client address.
-    let gw = with(settings(1, "$remote_addr", &["10.0.0.0/8"], None), Some(Arc::clone(&l))).await;
+    let gw = with(
+        settings(1, "$remote_addr", &["10.0.0.0/8"], None),
+        Some(Arc::clone(&l)),
+    )
+    .await;
     assert_eq!(get(gw.addr, "app.test", "/").await.status, StatusCode::OK);
     let r = get(gw.addr, "app.test", "/").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -440,7 +440,9 @@ async fn reconnect_loop(sh: Arc<Shared>) {
                     () = tokio::time::sleep(backoff) => {}
                     () = sh.wake.notified() => {}
                 }
-                backoff = backoff.saturating_mul(2).min(sh.opts.max_backoff.max(sh.opts.min_backoff));
+                backoff = backoff
+                    .saturating_mul(2)
+                    .min(sh.opts.max_backoff.max(sh.opts.min_backoff));
             }
         }
     }
@@ -452,7 +454,10 @@ mod tests {
 
     #[test]
     fn redaction() {
-        assert_eq!(redact("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
         assert_eq!(
             redact("redis://:s3cret@redis:6379/1"),
             "redis://:***@redis:6379/1"

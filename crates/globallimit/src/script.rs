@@ -58,9 +58,22 @@ mod tests {
         let k = counter_key("portcullis:gl:", "default/web\n10.0.0.1", 60_000);
         assert!(k.starts_with("portcullis:gl:"));
         assert_eq!(k.len(), "portcullis:gl:".len() + 40);
-        assert!(k["portcullis:gl:".len()..].bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(k, counter_key("portcullis:gl:", "default/web\n10.0.0.1", 1_000));
-        assert_ne!(k, counter_key("portcullis:gl:", "default/web\n10.0.0.2", 60_000));
-        assert_eq!(k, counter_key("portcullis:gl:", "default/web\n10.0.0.1", 60_000));
+        assert!(
+            k["portcullis:gl:".len()..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+        );
+        assert_ne!(
+            k,
+            counter_key("portcullis:gl:", "default/web\n10.0.0.1", 1_000)
+        );
+        assert_ne!(
+            k,
+            counter_key("portcullis:gl:", "default/web\n10.0.0.2", 60_000)
+        );
+        assert_eq!(
+            k,
+            counter_key("portcullis:gl:", "default/web\n10.0.0.1", 60_000)
+        );
     }
 }

@@ -21,7 +21,10 @@ fn patient() -> GlobalOptions {
 
 async fn limiter(server: &RedisServer, opts: GlobalOptions) -> GlobalLimiter {
     let l = GlobalLimiter::new(&server.url(), opts).unwrap();
-    assert!(l.wait_available(Duration::from_secs(10)).await, "never connected");
+    assert!(
+        l.wait_available(Duration::from_secs(10)).await,
+        "never connected"
+    );
     l
 }
 
@@ -44,7 +47,10 @@ async fn limit_enforced_per_key() {
     }
     match l.check("a", 5, w).await {
         Decision::Deny { retry_after } => {
-            assert!(retry_after > Duration::ZERO && retry_after <= 2 * w, "{retry_after:?}");
+            assert!(
+                retry_after > Duration::ZERO && retry_after <= 2 * w,
+                "{retry_after:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -177,7 +183,11 @@ async fn timeout_bound_when_redis_is_frozen() {
     for _ in 0..1000 {
         l.check("f", 100, Duration::from_secs(1)).await;
     }
-    assert!(t.elapsed() < Duration::from_millis(100), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
     server.resume().unwrap();
     assert!(l.wait_available(Duration::from_secs(10)).await);
     assert_eq!(
@@ -203,7 +213,10 @@ async fn fail_open_and_fail_closed() {
     assert!(!open.allows(open.check("k", 1, w).await));
     server.kill();
     let (d_open, d_closed) = (open.check("k", 1, w).await, closed.check("k", 1, w).await);
-    assert_eq!((d_open, d_closed), (Decision::Unavailable, Decision::Unavailable));
+    assert_eq!(
+        (d_open, d_closed),
+        (Decision::Unavailable, Decision::Unavailable)
+    );
     assert!(open.allows(d_open), "fail open lets requests pass");
     assert!(!closed.allows(d_closed), "fail closed rejects them");
     assert!(open.fail_open() && !closed.fail_open());

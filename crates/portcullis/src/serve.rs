@@ -158,11 +158,8 @@ fn global_limiter(
         gateway::global_limit::GlobalLimiter::new(url, settings.global_limit.clone())
             .context("--redis")?,
     );
-    gateway::global_limit::GlobalLimitCollector::register(
-        Arc::clone(&limiter),
-        metrics.registry(),
-    )
-    .context("global limit metrics")?;
+    gateway::global_limit::GlobalLimitCollector::register(Arc::clone(&limiter), metrics.registry())
+        .context("global limit metrics")?;
     tracing::info!(
         redis = limiter.url(),
         fail_open = limiter.fail_open(),

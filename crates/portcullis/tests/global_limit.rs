@@ -209,11 +209,7 @@ fn two_gateways_share_one_limit_and_survive_redis_outage() {
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("manifests")).unwrap();
-    std::fs::write(
-        dir.path().join("manifests/app.yaml"),
-        manifest(backend()),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("manifests/app.yaml"), manifest(backend())).unwrap();
     // A patient Redis timeout: the test machine may be busy, and a timeout fails open.
     std::fs::write(
         dir.path().join("portcullis.yaml"),
