@@ -115,20 +115,17 @@ pub(crate) fn parse<'a>(
     problem: &mut dyn FnMut(&str, String),
 ) -> Option<GlobalLimitSettings> {
     let window_ann = get("global-rate-limit-window");
-    let (limit_key, raw_limit) = match get("global-rate-limit") {
-        Some(kv) => kv,
-        None => {
-            for name in [
-                "global-rate-limit-window",
-                "global-rate-limit-key",
-                "global-rate-limit-ignored-cidrs",
-            ] {
-                if let Some((key, _)) = get(name) {
-                    problem(key, "has no effect without global-rate-limit".into());
-                }
+    let Some((limit_key, raw_limit)) = get("global-rate-limit") else {
+        for name in [
+            "global-rate-limit-window",
+            "global-rate-limit-key",
+            "global-rate-limit-ignored-cidrs",
+        ] {
+            if let Some((key, _)) = get(name) {
+                problem(key, "has no effect without global-rate-limit".into());
             }
-            return None;
         }
+        return None;
     };
     let limit = match raw_limit.parse::<u64>() {
         Ok(0) => return None,
@@ -164,7 +161,7 @@ pub(crate) fn parse<'a>(
     };
     let key = match get("global-rate-limit-key") {
         None => DEFAULT_KEY.to_owned(),
-        Some((_, v)) if v.is_empty() => DEFAULT_KEY.to_owned(),
+        Some((_, "")) => DEFAULT_KEY.to_owned(),
         Some((k, v)) => match validate_key(v) {
             Ok(()) => v.to_owned(),
             Err(reason) => {
