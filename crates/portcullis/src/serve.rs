@@ -70,11 +70,19 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => config::file::ConfigFile::load(path)?.waf,
         None => None,
     };
-    let waf = crate::waf_flags::build(&args.waf, waf_file.as_ref(), &access_log, &metrics)?;
+    let security = crate::waf_flags::security_sink(&args.waf, waf_file.as_ref(), &access_log)?;
+    let waf = crate::waf_flags::build(&args.waf, waf_file.as_ref(), &security, &metrics)?;
     let global_limiter = global_limiter(&settings, &metrics)?;
     let options = GatewayOptions {
         waf,
         global_limiter,
+        limits: gateway::LimitOptions {
+            sinks: gateway::RejectSinks {
+                events: Some(Arc::clone(&security)),
+                metrics: Some(Arc::clone(&metrics)),
+            },
+            ..gateway::LimitOptions::default()
+        },
         https_redirect_port: Some(settings.https.port()),
         ..GatewayOptions::default()
     };

@@ -34,7 +34,7 @@ pub(crate) fn eval(args: &WafEvalArgs) -> anyhow::Result<ExitCode> {
         Parsed::Accepted(req) => {
             let mut tx = rules.transaction();
             if let Some(pl) = args.paranoia {
-                tx.set_tx_var("blocking_paranoia_level", &pl.to_string());
+                gateway::waf::profile::seed_paranoia(&mut tx, pl);
             }
             tx.process_connection(
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000),

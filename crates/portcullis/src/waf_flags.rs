@@ -8,7 +8,7 @@ use clap::Args;
 use config::waf::{WafFile, WafMode};
 use gateway::waf::audit::{AuditLog, AuditParts};
 use gateway::waf::{BodyLimitAction, BudgetAction, Waf, WafOptions, profile};
-use telemetry::events::SecurityEvent;
+use telemetry::events::{SecurityEvent, SecuritySink};
 use telemetry::{AccessLog, Metrics};
 
 /// WAF flags of `portcullis serve` (override the config file's `waf:` section).
@@ -58,11 +58,33 @@ pub(crate) struct WafArgs {
     pub(crate) waf_budget_action: Option<String>,
 }
 
+/// Where security events go (WAF matches and limit rejections): `--security-log FILE` (or
+/// `waf.security-log` in the config file), else the access log stream, one JSON line each.
+pub(crate) fn security_sink(
+    args: &WafArgs,
+    file: Option<&WafFile>,
+    access_log: &AccessLog,
+) -> anyhow::Result<Arc<dyn SecuritySink>> {
+    let path = args
+        .security_log
+        .as_ref()
+        .or(file.and_then(|f| f.security_log.as_ref()));
+    Ok(match path {
+        Some(path) => Arc::new(
+            AccessLog::file(path).with_context(|| format!("security log {}", path.display()))?,
+        ),
+        None => {
+            let log = access_log.clone();
+            Arc::new(move |e: &SecurityEvent| log.log_json(e))
+        }
+    })
+}
+
 /// Builds the WAF (compiling the CRS once), or `None` for `--waf off`.
 pub(crate) fn build(
     args: &WafArgs,
     file: Option<&WafFile>,
-    access_log: &AccessLog,
+    security: &Arc<dyn SecuritySink>,
     metrics: &Metrics,
 ) -> anyhow::Result<Option<Arc<Waf>>> {
     let empty = WafFile::default();
@@ -167,16 +189,6 @@ pub(crate) fn build(
         Some(log) => waf.with_audit_log(log)?,
         None => waf,
     };
-    let waf = match args.security_log.as_ref().or(file.security_log.as_ref()) {
-        Some(path) => {
-            let log = AccessLog::file(path)
-                .with_context(|| format!("security log {}", path.display()))?;
-            waf.with_sink(Arc::new(log))
-        }
-        None => {
-            let log = access_log.clone();
-            waf.with_sink(Arc::new(move |e: &SecurityEvent| log.log_json(e)))
-        }
-    };
+    let waf = waf.with_sink(Arc::clone(security));
     Ok(Some(Arc::new(waf)))
 }

@@ -130,3 +130,12 @@ pub fn compile(
     rules.set_engine_mode(waf::EngineMode::On);
     Ok(Arc::new(rules))
 }
+
+/// Seeds the paranoia level into a transaction, as `crs-setup.conf`'s rule 900000 would:
+/// `tx.blocking_paranoia_level` for CRS 4 and `tx.paranoia_level`, its name in CRS 3.x
+/// (CRS 4 never reads the old name, so setting both serves either release).
+pub fn seed_paranoia(tx: &mut waf::Transaction, level: u8) {
+    let level = level.to_string();
+    tx.set_tx_var("blocking_paranoia_level", &level);
+    tx.set_tx_var("paranoia_level", &level);
+}

@@ -412,7 +412,7 @@ impl Waf {
             tx.set_engine_mode_override(waf::EngineMode::DetectionOnly);
         }
         if base {
-            tx.set_tx_var("blocking_paranoia_level", &self.opts.paranoia.to_string());
+            super::profile::seed_paranoia(&mut tx, self.opts.paranoia);
             tx.set_tx_var(
                 "inbound_anomaly_score_threshold",
                 &self.opts.inbound_threshold.to_string(),
