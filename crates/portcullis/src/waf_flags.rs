@@ -184,6 +184,23 @@ pub(crate) fn build(
         ms = started.elapsed().as_millis() as u64,
         "WAF rules compiled (shared by every Ingress)"
     );
+    // The engine builds each regex on first use; build them all now on a side thread so no
+    // early request pays for it (and none runs into the per-phase time budget). Requests
+    // that arrive first still work: a pattern is compiled once, by whoever needs it first.
+    let rules = Arc::clone(waf.rules());
+    let spawned = std::thread::Builder::new()
+        .name("waf-precompile".into())
+        .spawn(move || {
+            let t0 = std::time::Instant::now();
+            rules.precompile();
+            tracing::debug!(
+                ms = t0.elapsed().as_millis() as u64,
+                "WAF regexes precompiled"
+            );
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "WAF regexes will compile on first use");
+    }
     let waf = waf.with_metrics(metrics.registry())?;
     let waf = match audit {
         Some(log) => waf.with_audit_log(log)?,
