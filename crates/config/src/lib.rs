@@ -15,10 +15,10 @@
 
 mod annotations;
 mod build;
-pub mod limits;
 pub mod certmanager;
 pub mod file;
 pub mod global_limit;
+pub mod limits;
 mod load;
 pub mod model;
 mod objects;

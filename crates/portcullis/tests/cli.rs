@@ -320,3 +320,42 @@ fn waf_eval_reports_rule_errors_with_location() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BROKEN.conf:2"), "{err}");
 }
+
+#[test]
+fn serve_reports_limit_rejections_as_security_events_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let up = backend("up");
+    let denied = manifest("denied.test", up).replace(
+        "  name: app\n  namespace: default\nspec:\n  ingressClassName",
+        "  name: app\n  namespace: default\n  annotations:\n    \
+         nginx.ingress.kubernetes.io/denylist-source-range: \"127.0.0.0/8, ::1/128\"\n\
+         spec:\n  ingressClassName",
+    );
+    assert!(denied.contains("denylist-source-range"));
+    std::fs::write(dir.path().join("app.yaml"), denied).unwrap();
+    let security = state.path().join("security.log");
+    let security_arg = security.to_string_lossy().into_owned();
+    let server = serve(
+        dir.path(),
+        &["--waf", "off", "--security-log", &security_arg],
+        state.path(),
+    );
+
+    assert_eq!(get(server.http, "denied.test", "/").0, 403);
+    wait_until(Duration::from_secs(10), || {
+        std::fs::read_to_string(&security).is_ok_and(|t| t.contains("denylist"))
+    });
+    let line = std::fs::read_to_string(&security).unwrap();
+    let event: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(event["kind"], "limit", "{event}");
+    assert_eq!(event["reason"], "denylist", "{event}");
+    let (_, metrics) = get(server.admin, "localhost", "/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("portcullis_limit_rejections_total{")
+                && l.contains("reason=\"denylist\"")),
+        "{metrics}"
+    );
+}
