@@ -6,7 +6,10 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{free_addr, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
@@ -16,11 +19,6 @@ fn workspace_root() -> PathBuf {
 
 fn crs_dir() -> PathBuf {
     workspace_root().join("../shared/crs")
-}
-
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
 }
 
 /// A running `portcullis serve`, killed on drop.
@@ -63,17 +61,6 @@ fn serve(manifests: &Path, extra: &[&str], state: &Path) -> Server {
         get(server.admin, "localhost", "/readyz").0 == 200
     });
     server
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("condition not reached within {limit:?}");
 }
 
 /// A minimal HTTP/1.1 GET; returns (status, body). Status 0 when the connection fails.

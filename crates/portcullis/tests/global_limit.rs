@@ -13,14 +13,12 @@ use std::time::{Duration, Instant};
 
 use globallimit::testing::RedisServer;
 
+mod common;
+use common::{free_addr, wait_until};
+
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 const HOST: &str = "limited.test";
 const LIMIT: usize = 10;
-
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 /// A running `portcullis serve`, killed on drop.
 struct Server {
@@ -61,17 +59,6 @@ fn serve(dir: &Path, name: &str, redis: &str) -> Server {
         get(server.admin, "localhost", "/readyz").status == 200
     });
     server
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("condition not reached within {limit:?}");
 }
 
 struct Reply {
