@@ -62,6 +62,10 @@ pub struct WafSettings {
     pub snippet_rules: Option<Arc<Vec<seclang::ast::Directive>>>,
     /// `modsecurity-transaction-id` as written (the gateway uses the request id).
     pub transaction_id: Option<String>,
+    /// The snippet's `SecResponseBodyAccess On|Off`: `Some(true)` runs response phases 3
+    /// and 4 with the body for this Ingress even when response inspection is off globally;
+    /// `Some(false)` keeps the body from phase 4; `None` follows the global setting.
+    pub response_body_access: Option<bool>,
 }
 
 /// The `waf:` section of the config file (flags of `portcullis serve` override it).
@@ -112,6 +116,7 @@ pub struct WafFile {
 /// Settings directives a snippet may not use: they change process-wide state.
 fn refused_setting(name: &str) -> bool {
     !name.eq_ignore_ascii_case("SecRuleEngine")
+        && !name.eq_ignore_ascii_case("SecResponseBodyAccess")
 }
 
 /// Go `strconv.ParseBool`.
@@ -329,6 +334,18 @@ fn parse_snippet(
                     ),
                 }
             }
+            DirectiveKind::Setting { name, args }
+                if name.eq_ignore_ascii_case("SecResponseBodyAccess") =>
+            {
+                match args.first().map(|a| a.to_ascii_lowercase()).as_deref() {
+                    Some("on") => s.response_body_access = Some(true),
+                    Some("off") => s.response_body_access = Some(false),
+                    _ => problem(
+                        key,
+                        format!("{file}:{line}: SecResponseBodyAccess takes On or Off"),
+                    ),
+                }
+            }
             DirectiveKind::Setting { name, .. } if refused_setting(name) => problem(
                 key,
                 format!(
@@ -476,6 +493,30 @@ mod tests {
             vec![("blocking_paranoia_level".to_owned(), "2".to_owned())]
         );
         assert_eq!(s.snippet_rules.as_ref().map(|r| r.len()), Some(1));
+        assert_eq!(s.response_body_access, None);
+    }
+
+    #[test]
+    fn snippet_response_body_access() {
+        let on = "SecResponseBodyAccess On\nSecRule RESPONSE_BODY \"@contains secret-token\" \"id:9001,phase:4,deny,status:403\"\n";
+        let (s, p) = run(&[("enable-modsecurity", "true"), ("modsecurity-snippet", on)]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(s.response_body_access, Some(true));
+        let (s, p) = run(&[
+            ("enable-modsecurity", "true"),
+            ("modsecurity-snippet", "SecResponseBodyAccess Off\n"),
+        ]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(s.response_body_access, Some(false));
+        let (s, p) = run(&[
+            ("enable-modsecurity", "true"),
+            (
+                "modsecurity-snippet",
+                "SecResponseBodyAccess maybe\nSecResponseBodyLimit 1\n",
+            ),
+        ]);
+        assert_eq!(s.response_body_access, None);
+        assert_eq!(p.len(), 2, "{p:?}");
     }
 
     #[test]

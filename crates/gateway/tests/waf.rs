@@ -2,68 +2,28 @@
 //! The WAF on the request path, through real sockets, with the OWASP CRS from `../shared/crs`.
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
-
 use common::*;
 use config::model::RouteSettings;
-use gateway::GatewayOptions;
-use gateway::waf::{Waf, WafOptions};
-use parking_lot::Mutex;
-use telemetry::events::SecurityEvent;
-
-fn crs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs"))
-}
-
-/// The CRS, compiled once for the whole test binary.
-fn rules() -> Arc<waf::RuleSet> {
-    static RULES: OnceLock<Arc<waf::RuleSet>> = OnceLock::new();
-    Arc::clone(RULES.get_or_init(|| {
-        gateway::waf::profile::compile(&crs_dir(), 1000, false).expect("CRS compiles")
-    }))
-}
-
-fn settings(pairs: &[(&str, &str)]) -> RouteSettings {
-    let short: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let (waf, problems) = config::waf::from_annotations(&short);
-    assert!(problems.is_empty(), "{problems:?}");
-    RouteSettings {
-        waf,
-        ..RouteSettings::default()
-    }
-}
-
-type Events = Arc<Mutex<Vec<serde_json::Value>>>;
+use gateway::waf::Waf;
 
 /// A gateway with one host per scenario and a WAF in `detect` mode (body limit 1000).
 async fn start_gw() -> (Backend, Running, Events) {
     let b = backend("a").await;
     let up = upstream("a", vec![b.addr]);
     let hosts: Vec<(&str, RouteSettings)> = vec![
-        ("off.test", settings(&[])),
-        ("detect.test", settings(&[("enable-modsecurity", "true")])),
-        (
-            "block.test",
-            settings(&[
-                ("enable-modsecurity", "true"),
-                ("modsecurity-snippet", "SecRuleEngine On\n"),
-            ]),
-        ),
+        ("off.test", waf_settings(&[])),
+        ("detect.test", waf_detect()),
+        ("block.test", waf_block()),
         (
             "lua.test",
-            settings(&[
+            waf_settings(&[
                 ("lua-resty-waf", "active"),
                 ("lua-resty-waf-score-threshold", "10000"),
             ]),
         ),
         (
             "removed.test",
-            settings(&[
+            waf_settings(&[
                 ("enable-modsecurity", "true"),
                 (
                     "modsecurity-snippet",
@@ -73,7 +33,7 @@ async fn start_gw() -> (Backend, Running, Events) {
         ),
         (
             "extra.test",
-            settings(&[
+            waf_settings(&[
                 ("enable-modsecurity", "true"),
                 ("enable-owasp-core-rules", "false"),
                 (
@@ -83,53 +43,11 @@ async fn start_gw() -> (Backend, Running, Events) {
             ]),
         ),
     ];
-    let servers = hosts
-        .into_iter()
-        .map(|(h, s)| server(host(h), vec![route(prefix("/"), &up, s)]))
-        .collect();
-    let events: Events = Arc::default();
-    let ev = Arc::clone(&events);
-    let mut wopts = WafOptions::new(crs_dir());
-    wopts.body_limit = 1000;
-    // No time budget: debug builds on a loaded machine are slow.
-    wopts.max_eval = None;
-    let waf = Waf::with_rules(wopts, rules()).with_sink(Arc::new(move |e: &SecurityEvent| {
-        ev.lock().push(serde_json::to_value(e).unwrap());
-    }));
-    let opts = GatewayOptions {
-        waf: Some(Arc::new(waf)),
-        ..GatewayOptions::default()
-    };
-    let gw = start_with(model(servers), opts).await;
+    let (events, sink) = event_sink();
+    let wopts = waf_options(|o| o.body_limit = 1000);
+    let waf = Waf::with_rules(wopts, crs_rules(1000, false)).with_sink(sink);
+    let gw = start_waf(hosts, &up, waf).await;
     (b, gw, events)
-}
-
-fn status_of(resp: &str) -> &str {
-    resp.split(' ').nth(1).unwrap_or("")
-}
-
-const SQLI: &str = "/?id=1%27%20OR%20%271%27%3D%271&user=x";
-
-fn get_req(host: &str, path: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
-fn post_req(host: &str, ctype: &str, body: &str) -> String {
-    format!(
-        "POST /submit HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-fn events_for(events: &Events, host: &str) -> Vec<serde_json::Value> {
-    events
-        .lock()
-        .iter()
-        .filter(|e| e["host"] == host)
-        .cloned()
-        .collect()
 }
 
 #[tokio::test]

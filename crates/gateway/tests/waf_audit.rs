@@ -3,40 +3,14 @@
 //! record shape, parts, RelevantOnly semantics, snippet rules.
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use config::model::RouteSettings;
 use gateway::GatewayOptions;
+use gateway::waf::Waf;
 use gateway::waf::audit::{AuditLog, AuditParts};
-use gateway::waf::{Waf, WafOptions};
-
-fn crs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs"))
-}
-
-fn rules() -> Arc<waf::RuleSet> {
-    static RULES: OnceLock<Arc<waf::RuleSet>> = OnceLock::new();
-    Arc::clone(RULES.get_or_init(|| {
-        gateway::waf::profile::compile(&crs_dir(), 1 << 20, false).expect("CRS compiles")
-    }))
-}
-
-fn settings(pairs: &[(&str, &str)]) -> RouteSettings {
-    let short: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let (waf, problems) = config::waf::from_annotations(&short);
-    assert!(problems.is_empty(), "{problems:?}");
-    RouteSettings {
-        waf,
-        ..RouteSettings::default()
-    }
-}
 
 async fn start_gw(log: &Path, parts: &str) -> (Backend, Running) {
     let b = backend("a").await;
@@ -46,19 +20,8 @@ async fn start_gw(log: &Path, parts: &str) -> (Backend, Running) {
         server(
             host("block.test"),
             vec![
-                route(
-                    prefix("/down"),
-                    &dead,
-                    settings(&[("enable-modsecurity", "true")]),
-                ),
-                route(
-                    prefix("/"),
-                    &up,
-                    settings(&[
-                        ("enable-modsecurity", "true"),
-                        ("modsecurity-snippet", "SecRuleEngine On\n"),
-                    ]),
-                ),
+                route(prefix("/down"), &dead, waf_detect()),
+                route(prefix("/"), &up, waf_block()),
             ],
         ),
         server(
@@ -66,7 +29,7 @@ async fn start_gw(log: &Path, parts: &str) -> (Backend, Running) {
             vec![route(
                 prefix("/"),
                 &up,
-                settings(&[
+                waf_settings(&[
                     ("enable-modsecurity", "true"),
                     ("enable-owasp-core-rules", "false"),
                     (
@@ -78,10 +41,7 @@ async fn start_gw(log: &Path, parts: &str) -> (Backend, Running) {
         ),
     ];
     let audit = AuditLog::open(log, AuditParts::parse(parts).unwrap()).unwrap();
-    // No time budget: debug builds on a loaded machine are slow.
-    let mut wopts = WafOptions::new(crs_dir());
-    wopts.max_eval = None;
-    let waf = Waf::with_rules(wopts, rules())
+    let waf = Waf::with_rules(waf_options(|_| {}), crs_rules(1 << 20, false))
         .with_audit_log(audit)
         .unwrap();
     let opts = GatewayOptions {
@@ -110,24 +70,16 @@ async fn records(log: &Path, n: usize) -> Vec<serde_json::Value> {
     );
 }
 
-fn req(host: &str, path: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
-const SQLI: &str = "/?id=1%27%20OR%20%271%27%3D%271&user=x";
-
 #[tokio::test]
 async fn relevant_transactions_in_modsecurity_shape() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.json");
     let (_b, gw) = start_gw(&log, "ABHZ").await;
     // Benign and 404-free: nothing written.
-    let resp = raw(gw.addr, req("block.test", "/search?q=shoes").as_bytes()).await;
+    let resp = raw(gw.addr, get_req("block.test", "/search?q=shoes").as_bytes()).await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     // Blocked SQL injection: one record.
-    let resp = raw(gw.addr, req("block.test", SQLI).as_bytes()).await;
+    let resp = raw(gw.addr, get_req("block.test", SQLI).as_bytes()).await;
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
     let recs = records(&log, 1).await;
     assert_eq!(recs.len(), 1, "{recs:?}");
@@ -195,7 +147,7 @@ async fn statuses_parts_and_snippet_rules() {
     let log = dir.path().join("audit.json");
     let (_b, gw) = start_gw(&log, "ABCFHZ").await;
     // 502 from a dead upstream: relevant by status, no messages.
-    let resp = raw(gw.addr, req("block.test", "/down/x").as_bytes()).await;
+    let resp = raw(gw.addr, get_req("block.test", "/down/x").as_bytes()).await;
     assert!(resp.starts_with("HTTP/1.1 502"), "{resp}");
     let recs = records(&log, 1).await;
     let t = &recs[0]["transaction"];
@@ -219,7 +171,7 @@ async fn statuses_parts_and_snippet_rules() {
         "text/plain; charset=utf-8"
     );
     // A snippet rule in DetectionOnly: its own file/line and metadata.
-    let resp = raw(gw.addr, req("extra.test", "/?x=evil").as_bytes()).await;
+    let resp = raw(gw.addr, get_req("extra.test", "/?x=evil").as_bytes()).await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let recs = records(&log, 3).await;
     let t = &recs[2]["transaction"];
@@ -232,7 +184,7 @@ async fn statuses_parts_and_snippet_rules() {
     assert_eq!(m["details"]["ver"], "mine/1");
     assert_eq!(m["details"]["rev"], "7");
     // An unrouted 404: the WAF does not run, nothing is written.
-    let resp = raw(gw.addr, req("nohost.test", "/").as_bytes()).await;
+    let resp = raw(gw.addr, get_req("nohost.test", "/").as_bytes()).await;
     assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(records(&log, 3).await.len(), 3);

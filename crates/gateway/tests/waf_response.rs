@@ -4,9 +4,8 @@
 //! compressed bodies stream untouched. Also the per-phase time budget.
 mod common;
 
-use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -14,36 +13,17 @@ use common::*;
 use config::model::RouteSettings;
 use gateway::GatewayOptions;
 use gateway::waf::{BudgetAction, Waf, WafOptions};
-use parking_lot::Mutex;
-use telemetry::events::SecurityEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-fn crs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs"))
-}
-
 /// The CRS with response body access on, compiled once for the test binary.
 fn rules() -> Arc<waf::RuleSet> {
-    static RULES: OnceLock<Arc<waf::RuleSet>> = OnceLock::new();
-    Arc::clone(RULES.get_or_init(|| {
-        gateway::waf::profile::compile(&crs_dir(), 1 << 20, true).expect("CRS compiles")
-    }))
+    crs_rules(1 << 20, true)
 }
 
-fn settings(pairs: &[(&str, &str)]) -> RouteSettings {
-    let short: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let (waf, problems) = config::waf::from_annotations(&short);
-    assert!(problems.is_empty(), "{problems:?}");
-    RouteSettings {
-        waf,
-        ..RouteSettings::default()
-    }
-}
+/// A snippet-only Ingress (no CRS) with a phase-4 rule of its own.
+const SNIPPET_PHASE4: &str = "SecRuleEngine On\nSecRule RESPONSE_BODY \"@contains secret-token\" \"id:9001,phase:4,deny,status:403,log,msg:'token leak'\"\n";
 
 const SQL_ERROR: &str = "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near ''' at line 1</p>";
 
@@ -74,6 +54,92 @@ fn filler(len: usize, fill: u8, needle: &str, at: usize) -> Vec<u8> {
     b
 }
 
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn br(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(data).unwrap();
+    }
+    out
+}
+
+fn sql_page() -> Vec<u8> {
+    format!("<html><body>{SQL_ERROR}</body></html>").into_bytes()
+}
+
+/// Size of the decompression bomb: 10 MiB of `a`, the leak near its end.
+const BOMB: usize = 10 << 20;
+
+/// The compressed bodies served by the upstream: (Content-Encoding, bytes), built once.
+fn encoded(path: &str) -> Option<(&'static str, Vec<u8>)> {
+    static BOMB_GZ: OnceLock<Vec<u8>> = OnceLock::new();
+    static BOMB_EARLY_GZ: OnceLock<Vec<u8>> = OnceLock::new();
+    let page = sql_page();
+    Some(match path {
+        "/gzip-error" => ("gzip", gzip(&page)),
+        "/x-gzip-error" => ("x-gzip", gzip(&page)),
+        "/deflate-error" => ("deflate", zlib(&page)),
+        "/raw-deflate-error" => ("deflate", raw_deflate(&page)),
+        "/br-error" => ("br", br(&page)),
+        "/gzip-br-error" => ("gzip, br", br(&gzip(&page))),
+        "/gzip-ok" => (
+            "gzip",
+            gzip(b"<html><body>hello, all is fine</body></html>"),
+        ),
+        "/zstd-error" => ("zstd", page),
+        "/gzip-bomb" => (
+            "gzip",
+            BOMB_GZ
+                .get_or_init(|| gzip(&filler(BOMB, b'a', SQL_ERROR, BOMB - 2000)))
+                .clone(),
+        ),
+        "/gzip-bomb-early" => (
+            "gzip",
+            BOMB_EARLY_GZ
+                .get_or_init(|| gzip(&filler(BOMB, b'a', SQL_ERROR, 1000)))
+                .clone(),
+        ),
+        "/gzip-corrupt" => {
+            // A benign page whose deflate data is damaged halfway.
+            let text: Vec<u8> = (0..5000u32)
+                .flat_map(|i| format!("<p>row {i}</p>\n").into_bytes())
+                .collect();
+            let mut z = gzip(&text);
+            let mid = z.len() / 2;
+            for b in z.iter_mut().skip(mid).take(32) {
+                *b ^= 0xa5;
+            }
+            ("gzip", z)
+        }
+        "/gzip-corrupt-leak" => {
+            // A first member with the leak, then a member with an invalid block type.
+            let mut z = gzip(&page);
+            z.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0x07, 0, 0, 0]);
+            ("gzip", z)
+        }
+        "/secret-gzip" => ("gzip", gzip(b"<html>the secret-token is 42</html>")),
+        _ => return None,
+    })
+}
+
 async fn upstream() -> Upstream {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -97,15 +163,17 @@ async fn upstream() -> Upstream {
                 let head = String::from_utf8_lossy(&head);
                 let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
                 let html = |b: &str| page("text/html; charset=utf-8", "", b.as_bytes());
+                let coded = encoded(&path);
                 let out = match path.as_str() {
+                    _ if let Some((coding, body)) = &coded => page(
+                        "text/html; charset=utf-8",
+                        &format!("Content-Encoding: {coding}\r\n"),
+                        body,
+                    ),
+                    "/secret" => html("<html>the secret-token is 42</html>"),
                     "/sql-error" => html(&format!("<html><body>{SQL_ERROR}</body></html>")),
                     "/ok" => html("<html><body>hello, all is fine</body></html>"),
                     "/json-error" => page("application/json", "", SQL_ERROR.as_bytes()),
-                    "/gzip-error" => page(
-                        "text/html",
-                        "Content-Encoding: gzip\r\n",
-                        SQL_ERROR.as_bytes(),
-                    ),
                     "/big-html-late" => {
                         page("text/html", "", &filler(BIG, b'a', SQL_ERROR, 600_000))
                     }
@@ -137,81 +205,39 @@ async fn upstream() -> Upstream {
     Upstream { addr, release }
 }
 
-type Events = Arc<Mutex<Vec<serde_json::Value>>>;
-
 async fn start_gw(tune: impl FnOnce(&mut WafOptions)) -> (Upstream, Running, Events) {
     let u = upstream().await;
     let up = common::upstream("u", vec![u.addr]);
     let hosts: Vec<(&str, RouteSettings)> = vec![
-        ("detect.test", settings(&[("enable-modsecurity", "true")])),
+        ("detect.test", waf_detect()),
+        ("block.test", waf_block()),
         (
-            "block.test",
-            settings(&[
+            "snippet.test",
+            waf_settings(&[
                 ("enable-modsecurity", "true"),
-                ("modsecurity-snippet", "SecRuleEngine On\n"),
+                ("enable-owasp-core-rules", "false"),
+                ("modsecurity-snippet", SNIPPET_PHASE4),
+            ]),
+        ),
+        (
+            "nobody.test",
+            waf_settings(&[
+                ("enable-modsecurity", "true"),
+                (
+                    "modsecurity-snippet",
+                    "SecRuleEngine On\nSecResponseBodyAccess Off\n",
+                ),
             ]),
         ),
     ];
-    let servers = hosts
-        .into_iter()
-        .map(|(h, s)| server(host(h), vec![route(prefix("/"), &up, s)]))
-        .collect();
-    let events: Events = Arc::default();
-    let ev = Arc::clone(&events);
-    let mut wopts = WafOptions::new(crs_dir());
-    wopts.response_inspection = true;
-    // No time budget unless the test sets one: debug builds on a loaded machine are slow.
-    wopts.max_eval = None;
-    tune(&mut wopts);
-    let waf = Waf::with_rules(wopts, rules()).with_sink(Arc::new(move |e: &SecurityEvent| {
-        ev.lock().push(serde_json::to_value(e).unwrap());
-    }));
-    let opts = GatewayOptions {
-        waf: Some(Arc::new(waf)),
-        ..GatewayOptions::default()
-    };
-    let gw = start_with(model(servers), opts).await;
+    let (events, sink) = event_sink();
+    let wopts = waf_options(|o| {
+        o.response_inspection = true;
+        tune(o);
+    });
+    let waf = Waf::with_rules(wopts, rules()).with_sink(sink);
+    let gw = start_waf(hosts, &up, waf).await;
     (u, gw, events)
-}
-
-fn get_req(host: &str, path: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
-/// Sends a GET and returns (status, head, body bytes).
-async fn fetch(addr: SocketAddr, host: &str, path: &str) -> (u16, String, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(get_req(host, path).as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
-        .await
-        .expect("response within 10 s")
-        .unwrap();
-    let end = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head");
-    let head = String::from_utf8_lossy(&out[..end]).into_owned();
-    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap();
-    (status, head, out[end + 4..].to_vec())
-}
-
-fn rule_ids(events: &Events, host: &str) -> Vec<u64> {
-    events
-        .lock()
-        .iter()
-        .filter(|e| e["host"] == host)
-        .flat_map(|e| {
-            e["rules"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_u64().unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -255,19 +281,20 @@ async fn sql_error_leak_blocked_or_detected() {
 }
 
 #[tokio::test]
-async fn only_configured_types_and_uncompressed_bodies() {
+async fn only_configured_types_and_known_codings() {
     let (_u, gw, events) = start_gw(|_| {}).await;
     // application/json is not in SecResponseBodyMimeType: not inspected.
     let (status, _, body) = fetch(gw.addr, "block.test", "/json-error").await;
     assert_eq!(status, 200);
     assert_eq!(body, SQL_ERROR.as_bytes());
-    // Compressed bodies are not decoded nor inspected.
-    let (status, head, _) = fetch(gw.addr, "block.test", "/gzip-error").await;
+    // A coding the WAF does not decode: not inspected, passed as is.
+    let (status, head, body) = fetch(gw.addr, "block.test", "/zstd-error").await;
     assert_eq!(status, 200);
     assert!(
-        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        head.to_ascii_lowercase().contains("content-encoding: zstd"),
         "{head}"
     );
+    assert_eq!(body, sql_page());
     // A large binary body passes whole.
     let (status, _, body) = fetch(gw.addr, "block.test", "/big-binary").await;
     assert_eq!(status, 200);
@@ -343,22 +370,11 @@ async fn time_budget() {
     let servers = vec![
         server(
             host("block.test"),
-            vec![route(
-                prefix("/"),
-                &up,
-                settings(&[
-                    ("enable-modsecurity", "true"),
-                    ("modsecurity-snippet", "SecRuleEngine On\n"),
-                ]),
-            )],
+            vec![route(prefix("/"), &up, waf_block())],
         ),
         server(
             host("detect.test"),
-            vec![route(
-                prefix("/"),
-                &up,
-                settings(&[("enable-modsecurity", "true")]),
-            )],
+            vec![route(prefix("/"), &up, waf_detect())],
         ),
     ];
     let mut wopts = WafOptions::new(crs_dir());
@@ -390,4 +406,146 @@ async fn time_budget() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     assert!(exceeded >= 2.0, "{exceeded}");
+}
+
+#[tokio::test]
+async fn compressed_leaks_blocked_or_detected() {
+    let (_u, gw, events) = start_gw(|_| {}).await;
+    for path in [
+        "/gzip-error",
+        "/x-gzip-error",
+        "/deflate-error",
+        "/raw-deflate-error",
+        "/br-error",
+        "/gzip-br-error",
+    ] {
+        // Block mode: decoded for phase 4, 951230 and 959100 fire, the 403 replaces it.
+        events.lock().clear();
+        let (status, _, body) = fetch(gw.addr, "block.test", path).await;
+        assert_eq!(status, 403, "{path}: {}", String::from_utf8_lossy(&body));
+        let ids = rule_ids(&events, "block.test");
+        assert!(ids.contains(&951_230), "{path}: {ids:?}");
+        assert!(ids.contains(&959_100), "{path}: {ids:?}");
+        // Detect mode: the match is reported, the client gets the exact compressed bytes.
+        let (status, head, body) = fetch(gw.addr, "detect.test", path).await;
+        assert_eq!(status, 200, "{path}");
+        let (coding, sent) = encoded(path).unwrap();
+        assert_eq!(body, sent, "{path}: bytes changed");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("content-encoding: {coding}")),
+            "{head}"
+        );
+        let ids = rule_ids(&events, "detect.test");
+        assert!(ids.contains(&951_230), "{path}: {ids:?}");
+    }
+    // A benign compressed page passes in block mode, byte for byte.
+    events.lock().clear();
+    let (status, _, body) = fetch(gw.addr, "block.test", "/gzip-ok").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, encoded("/gzip-ok").unwrap().1);
+    assert!(rule_ids(&events, "block.test").is_empty());
+}
+
+#[tokio::test]
+async fn decompression_bomb_inspected_to_the_limit() {
+    let (_u, gw, events) = start_gw(|_| {}).await;
+    // 10 MiB decoded, the leak near its end: only the first 512 KiB are decoded and
+    // inspected, the whole compressed body streams unchanged.
+    let t0 = std::time::Instant::now();
+    let (status, _, body) = fetch(gw.addr, "block.test", "/gzip-bomb").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, encoded("/gzip-bomb").unwrap().1);
+    assert!(
+        !rule_ids(&events, "block.test")
+            .iter()
+            .any(|id| (951_000..952_000).contains(id))
+    );
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    // The same bomb with the leak in its first 512 KiB: decoded that far, and blocked.
+    let (status, _, _) = fetch(gw.addr, "block.test", "/gzip-bomb-early").await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn corrupt_compressed_bodies() {
+    let (_u, gw, events) = start_gw(|_| {}).await;
+    // Damaged deflate data: inspected up to the damage, streamed unchanged.
+    let (status, _, body) = fetch(gw.addr, "block.test", "/gzip-corrupt").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, encoded("/gzip-corrupt").unwrap().1);
+    // Before the break is inspected: the leak there blocks; detect mode passes it whole.
+    let (status, _, _) = fetch(gw.addr, "block.test", "/gzip-corrupt-leak").await;
+    assert_eq!(status, 403);
+    let (status, _, body) = fetch(gw.addr, "detect.test", "/gzip-corrupt-leak").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, encoded("/gzip-corrupt-leak").unwrap().1);
+    assert!(rule_ids(&events, "detect.test").contains(&951_230));
+}
+
+#[tokio::test]
+async fn snippet_rules_run_response_phases() {
+    let (_u, gw, events) = start_gw(|_| {}).await;
+    // A snippet-only Ingress (no CRS): its phase-4 rule sees the body, plain or compressed.
+    for path in ["/secret", "/secret-gzip"] {
+        let (status, _, body) = fetch(gw.addr, "snippet.test", path).await;
+        assert_eq!(status, 403, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+    assert!(rule_ids(&events, "snippet.test").contains(&9001));
+    let (status, _, _) = fetch(gw.addr, "snippet.test", "/ok").await;
+    assert_eq!(status, 200);
+    // No CRS on this Ingress: the SQL error page is not its business.
+    let (status, _, _) = fetch(gw.addr, "snippet.test", "/sql-error").await;
+    assert_eq!(status, 200);
+    // `SecResponseBodyAccess Off` in a snippet: phase 4 runs without the body.
+    let (status, _, body) = fetch(gw.addr, "nobody.test", "/sql-error").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, sql_page());
+}
+
+#[tokio::test]
+async fn snippet_turns_response_inspection_on() {
+    // Response inspection off globally, and a CRS compiled without response body access.
+    let u = upstream().await;
+    let up = common::upstream("u", vec![u.addr]);
+    let hosts: Vec<(&str, RouteSettings)> = vec![
+        ("block.test", waf_block()),
+        (
+            "optin.test",
+            waf_settings(&[
+                ("enable-modsecurity", "true"),
+                (
+                    "modsecurity-snippet",
+                    "SecRuleEngine On\nSecResponseBodyAccess On\n",
+                ),
+            ]),
+        ),
+        (
+            "snippet.test",
+            waf_settings(&[
+                ("enable-modsecurity", "true"),
+                ("enable-owasp-core-rules", "false"),
+                (
+                    "modsecurity-snippet",
+                    &format!("SecResponseBodyAccess On\n{SNIPPET_PHASE4}"),
+                ),
+            ]),
+        ),
+    ];
+    let (events, sink) = event_sink();
+    let waf = Waf::with_rules(waf_options(|_| {}), crs_rules(1 << 20, false)).with_sink(sink);
+    let gw = start_waf(hosts, &up, waf).await;
+    // The plain block-mode Ingress does not look at responses.
+    let (status, _, _) = fetch(gw.addr, "block.test", "/sql-error").await;
+    assert_eq!(status, 200);
+    // The opted-in Ingress does, with the CRS (plain and compressed) and its own rules.
+    let (status, _, _) = fetch(gw.addr, "optin.test", "/sql-error").await;
+    assert_eq!(status, 403);
+    let (status, _, _) = fetch(gw.addr, "optin.test", "/br-error").await;
+    assert_eq!(status, 403);
+    assert!(rule_ids(&events, "optin.test").contains(&951_230));
+    let (status, _, _) = fetch(gw.addr, "optin.test", "/ok").await;
+    assert_eq!(status, 200);
+    let (status, _, _) = fetch(gw.addr, "snippet.test", "/secret").await;
+    assert_eq!(status, 403);
 }

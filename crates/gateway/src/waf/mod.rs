@@ -8,10 +8,13 @@
 //!   `SecRule` additions (compiled once per snippet and cached).
 //! - [`Waf::inspect_request`] runs phases 1 and 2 before the upstream is contacted, buffering
 //!   the body up to [`WafOptions::body_limit`] only when the WAF is on for the route.
-//! - With response inspection on, phase 3 runs on the upstream's response head and phase 4
-//!   on its body when the type is one of `SecResponseBodyMimeType` and it is not compressed:
+//! - With response inspection on (globally, or for one Ingress by its snippet's
+//!   `SecResponseBodyAccess On`, [`Waf::response_mode`]), phase 3 runs on the upstream's
+//!   response head and phase 4 on its body when the type is one of `SecResponseBodyMimeType`:
 //!   the body is buffered up to `SecResponseBodyLimit` (beyond it, the prefix is inspected
 //!   and the rest streamed), so a block can still replace the response (`response.rs`).
+//!   `gzip`, `deflate` and `br` bodies are decoded for inspection only (`decode.rs`; the
+//!   decoded size counts against the limit); the client gets the upstream's bytes.
 //!   Phase 5 (logging) runs last for every transaction.
 //! - Every transaction with a logged match leaves one [`telemetry::events::SecurityEvent`]
 //!   (joined to the access event by `request_id`) and updates [`WafMetrics`]; the optional
@@ -22,6 +25,7 @@
 //!   [`BudgetAction::Block`], is answered with 403.
 
 pub mod audit;
+mod decode;
 pub mod profile;
 mod request;
 mod response;
@@ -309,6 +313,19 @@ impl Waf {
         s.mode.unwrap_or(self.opts.mode)
     }
 
+    /// Whether phases 3 and 4 run for a route, and whether phase 4 gets the response body:
+    /// the global `response_inspection`, overridden per Ingress by the snippet's
+    /// `SecResponseBodyAccess On` (phases 3 and 4 with the body, even when the global
+    /// switch is off) or `Off` (phases 3 and 4 still run when on globally, without the body).
+    pub fn response_mode(&self, s: &WafSettings) -> (bool, bool) {
+        let global = self.opts.response_inspection;
+        match s.response_body_access {
+            Some(true) => (true, true),
+            Some(false) => (global, false),
+            None => (global, global),
+        }
+    }
+
     /// The compiled snippet rule set of a route (compiled on first use, then cached).
     pub(crate) fn snippet_rules(&self, s: &WafSettings) -> Option<Arc<waf::RuleSet>> {
         let parsed = s.snippet_rules.as_ref()?;
@@ -319,7 +336,21 @@ impl Waf {
         {
             return rs.clone();
         }
-        let compiled = match waf::RuleSet::compile(parsed, &seclang::loader::MemLoader::new()) {
+        // The snippet's rules run with the same body handling as the CRS (request and
+        // response body access, limits, MIME types); without it they would never see
+        // RESPONSE_BODY or a parsed request body.
+        let directives = match profile::snippet_prelude(self.opts.body_limit) {
+            Ok(mut d) => {
+                d.extend(parsed.iter().cloned());
+                d
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "snippet engine settings do not parse");
+                parsed.to_vec()
+            }
+        };
+        let compiled = match waf::RuleSet::compile(&directives, &seclang::loader::MemLoader::new())
+        {
             Ok(mut rs) => {
                 rs.set_engine_mode(waf::EngineMode::On);
                 Some(Arc::new(rs))

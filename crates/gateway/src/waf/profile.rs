@@ -74,14 +74,17 @@ fn setup_file(crs: &Path) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// The full rule text: base engine settings, CRS setup, CRS rules. `body_limit` is the
-/// request body inspection limit (bytes); `response_body` turns response body access on.
-pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
-    let crs_s = crs.display();
+/// TX variable seeded to `1` for a transaction whose route reads response bodies while the
+/// shared rule set was compiled without response body access (base rule 200010 then turns
+/// it on with `ctl:responseBodyAccess=On`).
+pub const RESPONSE_BODY_VAR: &str = "portcullis_response_body_access";
+
+/// Engine settings shared by the CRS rule set and snippet rule sets: body access, limits,
+/// `SecResponseBodyMimeType`, and the rules picking the JSON and XML body processors.
+fn engine_settings(body_limit: u64, response_body: bool) -> String {
     let resp = if response_body { "On" } else { "Off" };
-    let mut t = format!(
-        "SecRuleEngine On\n\
-         SecRequestBodyAccess On\n\
+    format!(
+        "SecRequestBodyAccess On\n\
          SecRule REQUEST_HEADERS:Content-Type \"^(?:application(?:/soap\\+|/)|text/)xml\" \"id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML\"\n\
          SecRule REQUEST_HEADERS:Content-Type \"^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n\
          SecRequestBodyLimit {body_limit}\n\
@@ -89,18 +92,33 @@ pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
          SecRequestBodyLimitAction ProcessPartial\n\
          SecRequestBodyJsonDepthLimit 512\n\
          SecArgumentsLimit 1000\n\
-         SecRule &ARGS \"@ge 1000\" \"id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count',severity:2\"\n\
+         SecResponseBodyAccess {resp}\n\
+         SecResponseBodyMimeType text/plain text/html text/xml\n\
+         SecResponseBodyLimit {RESPONSE_BODY_LIMIT}\n\
+         SecResponseBodyLimitAction ProcessPartial\n\
+         SecArgumentSeparator &\n\
+         SecCookieFormat 0\n"
+    )
+}
+
+/// `SecResponseBodyLimit`: response body bytes inspected (decoded bytes for compressed
+/// bodies).
+pub const RESPONSE_BODY_LIMIT: u64 = 524_288;
+
+/// The full rule text: base engine settings, CRS setup, CRS rules. `body_limit` is the
+/// request body inspection limit (bytes); `response_body` turns response body access on.
+pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
+    let crs_s = crs.display();
+    let mut t = String::from("SecRuleEngine On\n");
+    t.push_str(&engine_settings(body_limit, response_body));
+    t.push_str(&format!(
+        "SecRule &ARGS \"@ge 1000\" \"id:200007,phase:2,t:none,log,deny,status:400,msg:'Failed to fully parse request body due to large argument count',severity:2\"\n\
          SecRule REQBODY_ERROR \"!@eq 0\" \"id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{{reqbody_error_msg}}',severity:2\"\n\
          SecRule MULTIPART_STRICT_ERROR \"!@eq 0\" \"id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation'\"\n\
          SecRule MULTIPART_UNMATCHED_BOUNDARY \"@eq 1\" \"id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'\"\n\
          SecRule TX:/^MSC_/ \"!@streq 0\" \"id:200005,phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{{MATCHED_VAR_NAME}}'\"\n\
-         SecResponseBodyAccess {resp}\n\
-         SecResponseBodyMimeType text/plain text/html text/xml\n\
-         SecResponseBodyLimit 524288\n\
-         SecResponseBodyLimitAction ProcessPartial\n\
-         SecArgumentSeparator &\n\
-         SecCookieFormat 0\n"
-    );
+         SecRule TX:{RESPONSE_BODY_VAR} \"@streq 1\" \"id:200010,phase:1,t:none,pass,nolog,ctl:responseBodyAccess=On\"\n"
+    ));
     if let Some(setup) = setup_file(crs) {
         t.push_str(&format!("Include {}\n", setup.display()));
     }
@@ -109,6 +127,19 @@ pub fn rule_text(crs: &Path, body_limit: u64, response_body: bool) -> String {
          Include {crs_s}/rules/*.conf\n"
     ));
     t
+}
+
+/// The settings a snippet's own rule set is compiled with, before its `SecRule`s: the same
+/// request and response body handling as the CRS rule set, with response body access on
+/// (the gateway feeds the body only to routes that inspect it).
+pub fn snippet_prelude(body_limit: u64) -> Result<Vec<seclang::ast::Directive>, WafError> {
+    seclang::parse_with(
+        &engine_settings(body_limit, true),
+        "<portcullis snippet settings>",
+        &seclang::Options::default(),
+        &seclang::loader::MemLoader::new(),
+    )
+    .map_err(|e| WafError::Parse(e.to_string()))
 }
 
 /// Parses and compiles the shared rule set (seconds of CPU: call once).

@@ -59,6 +59,10 @@ pub struct WafTx {
     pub(super) audit: Option<Box<AuditCapture>>,
     /// A phase went over the time budget (fail open): the remaining phases are skipped.
     pub(super) skip: bool,
+    /// Phases 3 and 4 run for this route ([`Waf::response_mode`]).
+    pub(super) response_phases: bool,
+    /// Phase 4 gets the response body for this route.
+    pub(super) response_body: bool,
     /// The event and audit record are written (else `Drop` writes them).
     done: bool,
 }
@@ -323,9 +327,7 @@ impl WafTx {
             action,
             anomaly_score: score("blocking_inbound_anomaly_score"),
             outbound_anomaly_score: self
-                .waf
-                .opts
-                .response_inspection
+                .response_phases
                 .then(|| score("blocking_outbound_anomaly_score"))
                 .flatten(),
             status: blocked_status,
@@ -424,6 +426,11 @@ impl Waf {
             for (k, v) in &s.tx_vars {
                 tx.set_tx_var(k, v);
             }
+            if self.response_mode(s).1 && !rs.config().response_body_access {
+                // The route reads response bodies but the shared rule set was compiled
+                // without: base rule 200010 turns body access on for this transaction.
+                tx.set_tx_var(super::profile::RESPONSE_BODY_VAR, "1");
+            }
             for (a, b) in &s.removed_ids {
                 tx.remove_rule_range(*a, *b);
             }
@@ -466,6 +473,7 @@ impl Gateway {
         event.request_id.clone_from(&request_id);
 
         let snippet_rs = waf.snippet_rules(s);
+        let (response_phases, response_body) = waf.response_mode(s);
         let client_addr =
             SocketAddr::new(event.client_ip.unwrap_or(conn.peer.ip()), conn.peer.port());
         let (protocol, http_version): (&[u8], &'static str) = match req.version() {
@@ -507,6 +515,8 @@ impl Gateway {
                 })
             }),
             skip: false,
+            response_phases,
+            response_body,
             done: false,
         });
         let t0 = std::time::Instant::now();
@@ -535,7 +545,7 @@ impl Gateway {
                 .insert(header::HeaderName::from_static("x-request-id"), id);
         }
         // Response phases (and the audit record's final status) need the transaction later.
-        let keep = waf.opts.response_inspection || waf.audit.is_some();
+        let keep = response_phases || waf.audit.is_some();
         if wtx.skip {
             // Over budget in phase 1 (fail open): the body streams uninspected.
             wtx.observe("request", elapsed);

@@ -365,3 +365,154 @@ pub async fn start_with_sink(
         task: Some(task),
     }
 }
+
+// === WAF (tests/waf*.rs) ===
+
+/// The OWASP CRS shared by the workspace (`../shared/crs`).
+pub fn crs_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs"))
+}
+
+/// The CRS compiled once per test binary and per (request body limit, response body access).
+pub fn crs_rules(body_limit: u64, response_body: bool) -> Arc<waf::RuleSet> {
+    type Cache = parking_lot::Mutex<std::collections::HashMap<(u64, bool), Arc<waf::RuleSet>>>;
+    static RULES: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = RULES.get_or_init(Cache::default);
+    let mut map = cache.lock();
+    Arc::clone(map.entry((body_limit, response_body)).or_insert_with(|| {
+        gateway::waf::profile::compile(&crs_dir(), body_limit, response_body).expect("CRS compiles")
+    }))
+}
+
+/// Route settings from WAF annotations given by short name (no problems allowed).
+pub fn waf_settings(pairs: &[(&str, &str)]) -> RouteSettings {
+    let short: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let (waf, problems) = config::waf::from_annotations(&short);
+    assert!(problems.is_empty(), "{problems:?}");
+    RouteSettings {
+        waf,
+        ..RouteSettings::default()
+    }
+}
+
+/// WAF settings of an Ingress in block mode (CRS plus `SecRuleEngine On`).
+pub fn waf_block() -> RouteSettings {
+    waf_settings(&[
+        ("enable-modsecurity", "true"),
+        ("modsecurity-snippet", "SecRuleEngine On\n"),
+    ])
+}
+
+/// WAF settings of an Ingress in the global (detect) mode.
+pub fn waf_detect() -> RouteSettings {
+    waf_settings(&[("enable-modsecurity", "true")])
+}
+
+/// Security events collected by a test sink, as JSON.
+pub type Events = Arc<parking_lot::Mutex<Vec<serde_json::Value>>>;
+
+/// A security sink that collects events into [`Events`].
+pub fn event_sink() -> (Events, Arc<dyn telemetry::events::SecuritySink>) {
+    let events: Events = Arc::default();
+    let ev = Arc::clone(&events);
+    let sink = Arc::new(move |e: &telemetry::events::SecurityEvent| {
+        ev.lock().push(serde_json::to_value(e).unwrap());
+    });
+    (events, sink)
+}
+
+/// WAF options over the test CRS: detect mode and no time budget (debug builds on a loaded
+/// machine are slow); `tune` changes the rest.
+pub fn waf_options(tune: impl FnOnce(&mut gateway::waf::WafOptions)) -> gateway::waf::WafOptions {
+    let mut o = gateway::waf::WafOptions::new(crs_dir());
+    o.max_eval = None;
+    tune(&mut o);
+    o
+}
+
+/// A gateway with one host per `(name, settings)`, all routed (`/`) to `up`, and `waf`.
+pub async fn start_waf(
+    hosts: Vec<(&str, RouteSettings)>,
+    up: &Arc<Upstream>,
+    waf: gateway::waf::Waf,
+) -> Running {
+    let servers = hosts
+        .into_iter()
+        .map(|(h, s)| server(host(h), vec![route(prefix("/"), up, s)]))
+        .collect();
+    let opts = GatewayOptions {
+        waf: Some(Arc::new(waf)),
+        ..GatewayOptions::default()
+    };
+    start_with(model(servers), opts).await
+}
+
+/// A SQL injection query string (CRS 942100 at paranoia 1).
+pub const SQLI: &str = "/?id=1%27%20OR%20%271%27%3D%271&user=x";
+
+/// A raw HTTP/1.1 GET that closes the connection after the response.
+pub fn get_req(host: &str, path: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+}
+
+/// A raw HTTP/1.1 POST with `body`.
+pub fn post_req(host: &str, ctype: &str, body: &str) -> String {
+    format!(
+        "POST /submit HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\nAccept: */*\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The status code of a raw response.
+pub fn status_of(resp: &str) -> &str {
+    resp.split(' ').nth(1).unwrap_or("")
+}
+
+/// Sends a GET and returns (status, head, body bytes as received).
+pub async fn fetch(addr: SocketAddr, host: &str, path: &str) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(get_req(host, path).as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+        .await
+        .expect("response within 20 s")
+        .unwrap();
+    let end = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let status = head.split(' ').nth(1).unwrap_or("0").parse().unwrap();
+    (status, head, out[end + 4..].to_vec())
+}
+
+/// The events for `host`.
+pub fn events_for(events: &Events, host: &str) -> Vec<serde_json::Value> {
+    events
+        .lock()
+        .iter()
+        .filter(|e| e["host"] == host)
+        .cloned()
+        .collect()
+}
+
+/// The rule ids of all events for `host`.
+pub fn rule_ids(events: &Events, host: &str) -> Vec<u64> {
+    events_for(events, host)
+        .iter()
+        .flat_map(|e| {
+            e["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
