@@ -763,6 +763,47 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic_and_stay_bounded() {
+        // A small xorshift generator: deterministic, no dependency.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let t = text();
+        let valid = [gzip(&t), zlib(&t), raw_deflate(&t), br(&t)];
+        let stacks: [&[Coding]; 5] = [
+            &[Coding::Gzip],
+            &[Coding::Deflate],
+            &[Coding::Brotli],
+            &[Coding::Brotli, Coding::Gzip],
+            &[Coding::Gzip, Coding::Deflate, Coding::Brotli],
+        ];
+        for round in 0..300usize {
+            let len = usize::try_from(next() % 3000).unwrap();
+            let mut data: Vec<u8> = if round % 2 == 0 {
+                (0..len).map(|_| next().to_le_bytes()[0]).collect()
+            } else {
+                // A valid stream, cut and with a few bytes flipped.
+                let v = &valid[round / 2 % valid.len()];
+                v[..len.min(v.len())].to_vec()
+            };
+            for _ in 0..(next() % 4) {
+                if !data.is_empty() {
+                    let i = usize::try_from(next()).unwrap() % data.len();
+                    data[i] ^= next().to_le_bytes()[1] | 1;
+                }
+            }
+            let stack = stacks[round % stacks.len()];
+            let step = 1 + usize::try_from(next() % 700).unwrap();
+            let d = decode(stack, &data, step, 1000);
+            assert!(d.output().len() <= 1001, "round {round}");
+        }
+    }
+
+    #[test]
     fn gzip_header_fields() {
         let mut b = flate2::GzBuilder::new()
             .filename("page.html")
