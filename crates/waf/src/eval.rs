@@ -102,6 +102,9 @@ struct MatchRec {
     captures: Option<Vec<Vec<u8>>>,
 }
 
+/// TX keys of the capture slots `TX:0`..`TX:9`.
+const CAPTURE_KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
 enum Flow {
     Continue,
     StopPhase,
@@ -203,14 +206,22 @@ fn push_match(tx: &mut Transaction, rule: &Rule, disruptive: bool) {
     };
     // Unlogged (`nolog`) matches are recorded without message, data or tags: nobody sees
     // them in a log, and CRS has dozens per request (paranoia-level skips, setup actions).
-    let (msg, data, tags) = if rule.log {
+    let (msg, data, tags, var_name, var) = if rule.log {
         (
             expand(rule.actions.msg.as_ref(), tx),
             expand(rule.actions.logdata.as_ref(), tx),
             rule.actions.tags.clone(),
+            tx.data.matched_var_name.clone(),
+            tx.data.matched_var.clone(),
         )
     } else {
-        (String::new(), String::new(), Vec::new())
+        (
+            String::new(),
+            String::new(),
+            Vec::new(),
+            String::new(),
+            Vec::new(),
+        )
     };
     tx.matched.push(MatchedRule {
         id: rule.id,
@@ -219,8 +230,8 @@ fn push_match(tx: &mut Transaction, rule: &Rule, disruptive: bool) {
         data,
         tags,
         severity: rule.actions.severity,
-        matched_var_name: tx.data.matched_var_name.clone(),
-        matched_var: tx.data.matched_var.clone(),
+        matched_var_name: var_name,
+        matched_var: var,
         logged: rule.log,
         disruptive,
     });
@@ -294,7 +305,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                 let expanded = op
                     .macro_arg
                     .as_ref()
-                    .map(|t| resolve::expand(t, d, Some(starter)));
+                    .map(|t| resolve::expand_cow(t, d, Some(starter)));
                 let has_runtime_excl = state
                     .removed_targets
                     .iter()
@@ -387,20 +398,29 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
     for rec in recs {
         if let Some(caps) = &rec.captures {
             let tx_col = &mut tx.data.cols[0];
-            for i in 0..10usize {
+            for (i, key) in CAPTURE_KEYS.iter().enumerate() {
                 match caps.get(i) {
-                    Some(c) => {
-                        tx_col.insert(i.to_string(), (i.to_string(), c.clone()));
-                    }
+                    Some(c) => match tx_col.get_mut(*key) {
+                        Some(entry) => {
+                            entry.1.clear();
+                            entry.1.extend_from_slice(c);
+                        }
+                        None => {
+                            tx_col.insert((*key).to_owned(), ((*key).to_owned(), c.clone()));
+                        }
+                    },
                     None => {
-                        tx_col.remove(&i.to_string());
+                        tx_col.remove(*key);
                     }
                 }
             }
         }
         if link.operator.is_some() {
-            tx.data.matched_var = rec.value.clone();
-            tx.data.matched_var_name = rec.name.clone();
+            // Rewritten in place: the buffers keep their capacity from match to match.
+            tx.data.matched_var.clear();
+            tx.data.matched_var.extend_from_slice(&rec.value);
+            tx.data.matched_var_name.clear();
+            tx.data.matched_var_name.push_str(&rec.name);
             tx.data.matched_vars.push((rec.name, rec.value));
         }
         run_setvars(tx, starter, link);
@@ -427,11 +447,25 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
                 tx.data.cols[idx].remove(lower.as_ref());
             }
             SetOp::Set(t) => {
-                let value = resolve::expand_cow(t, &tx.data, Some(starter)).into_owned();
+                // A literal value (`setvar:tx.x=1`, the common case) is copied straight from
+                // the rule; anything else is expanded before the collection is touched.
+                let expanded;
+                let value: &[u8] = match t.parts.as_slice() {
+                    [] => b"",
+                    [crate::macros::Part::Lit(s)] => s.as_bytes(),
+                    _ => {
+                        expanded = resolve::expand_cow(t, &tx.data, Some(starter)).into_owned();
+                        &expanded
+                    }
+                };
                 match tx.data.cols[idx].get_mut(lower.as_ref()) {
-                    Some(entry) => entry.1 = value,
+                    Some(entry) => {
+                        entry.1.clear();
+                        entry.1.extend_from_slice(value);
+                    }
                     None => {
-                        tx.data.cols[idx].insert(lower.into_owned(), (key.into_owned(), value));
+                        tx.data.cols[idx]
+                            .insert(lower.into_owned(), (key.into_owned(), value.to_vec()));
                     }
                 }
             }
@@ -473,16 +507,22 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
 /// Parses a leading integer as ModSecurity does (`atoi`-like): optional sign, digits;
 /// anything else is 0.
 fn parse_num(v: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(v);
-    let s = s.trim();
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    let s = v.trim_ascii();
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', r)) => (true, r),
+        Some((b'+', r)) => (false, r),
+        _ => (false, s),
     };
     let end = digits
-        .find(|c: char| !c.is_ascii_digit())
+        .iter()
+        .position(|c| !c.is_ascii_digit())
         .unwrap_or(digits.len());
-    let n: i64 = digits.get(..end).and_then(|d| d.parse().ok()).unwrap_or(0);
+    // Out of range parses as 0, as before.
+    let n: i64 = digits
+        .get(..end)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
     if neg { -n } else { n }
 }
 

@@ -42,6 +42,7 @@ mod numeric;
 mod pcre;
 mod pm;
 mod pm_from_file;
+mod required;
 mod rx;
 mod rx_global;
 mod str_eq;

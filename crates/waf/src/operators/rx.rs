@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::pcre::translate;
+use super::required::{self, Required};
 use super::{BuildContext, OpContext, Operator, OperatorError, has_macro, invalid};
 
 /// Largest compiled program we accept (the big CRS alternations need far more than the
@@ -66,14 +67,24 @@ pub(crate) struct Pattern {
     /// shorter input is answered without running the regex. Exact, and most CRS patterns
     /// need more bytes than short parameter values hold.
     min_len: usize,
+    /// Literals every match contains one of ([`required`]); `None`: no useful set.
+    required: Option<Vec<Vec<u8>>>,
     engine: Engine,
+}
+
+/// A pattern compiled for the `regex` crate, with its required-literal screen.
+#[derive(Debug)]
+struct Compiled {
+    re: Regex,
+    /// Inputs this screen rejects cannot match `re` (checked before it, much cheaper).
+    required: Option<Required>,
 }
 
 #[derive(Debug)]
 enum Engine {
     /// `regex` crate, built on first use; `None` inside: building failed (never matches,
     /// and flags the evaluation).
-    Lazy(OnceLock<Option<Regex>>),
+    Lazy(OnceLock<Option<Compiled>>),
     /// Backtracking fallback (the pattern runs over the input read as Latin-1, one
     /// character per byte, as PCRE without UTF does).
     Fancy(Box<fancy_regex::Regex>),
@@ -94,9 +105,15 @@ fn needs_backtracking(e: &regex_syntax::Error) -> bool {
     )
 }
 
+/// Required literals of a pattern (see [`required`]).
+type Literals = Vec<Vec<u8>>;
+
 /// Parses (without compiling) a translated pattern with the flags [`build_translated`] uses;
-/// returns the shortest length a match can have.
-fn syntax_check(translated: &str) -> Result<usize, Box<regex_syntax::Error>> {
+/// returns the shortest length a match can have and the literals every match contains one
+/// of.
+fn syntax_check(
+    translated: &str,
+) -> Result<(usize, Option<Literals>), Box<regex_syntax::Error>> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -104,7 +121,12 @@ fn syntax_check(translated: &str) -> Result<usize, Box<regex_syntax::Error>> {
         .multi_line(true)
         .build()
         .parse(translated)
-        .map(|hir| hir.properties().minimum_len().unwrap_or(0))
+        .map(|hir| {
+            (
+                hir.properties().minimum_len().unwrap_or(0),
+                required::literals(&hir),
+            )
+        })
         .map_err(Box::new)
 }
 
@@ -114,9 +136,11 @@ impl Pattern {
         let translated = translate(if pattern.is_empty() { ".*" } else { pattern });
         let caret = has_caret(pattern);
         let mut min_len = 0;
+        let mut required = None;
         let engine = match syntax_check(&translated) {
-            Ok(n) => {
+            Ok((n, lits)) => {
                 min_len = n;
+                required = lits;
                 Engine::Lazy(OnceLock::new())
             }
             Err(e) if needs_backtracking(&e) => Engine::Fancy(Box::new(
@@ -131,7 +155,17 @@ impl Pattern {
             translated,
             caret,
             min_len,
+            required,
             engine,
+        })
+    }
+
+    /// Builds the regex and its screen (on first use).
+    fn compile(&self) -> Option<Compiled> {
+        let re = build_translated(&self.translated).ok()?;
+        Some(Compiled {
+            re,
+            required: self.required.as_deref().and_then(Required::build),
         })
     }
 
@@ -144,9 +178,7 @@ impl Pattern {
     /// Compiles now if not done yet; false when compilation failed.
     pub(crate) fn force(&self) -> bool {
         match &self.engine {
-            Engine::Lazy(cell) => cell
-                .get_or_init(|| build_translated(&self.translated).ok())
-                .is_some(),
+            Engine::Lazy(cell) => cell.get_or_init(|| self.compile()).is_some(),
             Engine::Fancy(_) => true,
         }
     }
@@ -157,15 +189,18 @@ impl Pattern {
             return false;
         }
         match &self.engine {
-            Engine::Lazy(cell) => {
-                match cell.get_or_init(|| build_translated(&self.translated).ok()) {
-                    Some(re) => run(re, self.caret, ctx, input),
-                    None => {
-                        ctx.limit_exceeded = true;
-                        false
+            Engine::Lazy(cell) => match cell.get_or_init(|| self.compile()) {
+                Some(c) => {
+                    if c.required.as_ref().is_some_and(|r| !r.matches(input)) {
+                        return false;
                     }
+                    run(&c.re, self.caret, ctx, input)
                 }
-            }
+                None => {
+                    ctx.limit_exceeded = true;
+                    false
+                }
+            },
             Engine::Fancy(re) => run_fancy(re, self.caret, ctx, input),
         }
     }

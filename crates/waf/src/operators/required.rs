@@ -1,0 +1,336 @@
+//! Required literals of a regular expression: a set of byte strings such that every match
+//! contains at least one of them. An input holding none of them cannot match, so `@rx`
+//! answers it without running the regex (most CRS patterns look for quotes, keywords or
+//! brackets that ordinary parameter values do not hold).
+//!
+//! The analysis walks the pattern's syntax tree (the same tree the regex is compiled from)
+//! and is conservative: wherever it cannot prove a literal is required it gives up, and the
+//! caller then always runs the regex. Literals are lower-cased and looked up ASCII-case-
+//! insensitively, so case-insensitive patterns (`(?i)`) are covered and case-sensitive
+//! ones only lose a little selectivity. Sets that would not filter ordinary input (a lone
+//! letter or digit, say) are not used.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// More alternatives than this and the analysis gives up (the automaton would grow large
+/// for little gain).
+const MAX_SET: usize = 4096;
+/// A class with more members than this is not a useful requirement.
+const MAX_CLASS: usize = 16;
+
+/// What the analysis knows about one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Need {
+    /// Nothing: the node can match without any particular literal (or we cannot tell).
+    Any,
+    /// Every match of the node contains one of these (lower-cased, non-empty) strings.
+    Set(Vec<Vec<u8>>),
+}
+
+/// A compiled requirement: `matches` is false only when the input cannot match.
+#[derive(Debug)]
+pub(crate) enum Required {
+    /// Every literal is one byte: a table lookup per input byte.
+    Bytes(Box<[bool; 256]>),
+    /// Longer literals: one automaton pass.
+    Automaton(AhoCorasick),
+}
+
+impl Required {
+    /// Builds the screen for `literals` (as [`literals`] returns them).
+    pub(crate) fn build(literals: &[Vec<u8>]) -> Option<Required> {
+        if literals.iter().all(|l| l.len() == 1) {
+            let mut table = Box::new([false; 256]);
+            for l in literals {
+                for b in l {
+                    table[usize::from(b.to_ascii_lowercase())] = true;
+                    table[usize::from(b.to_ascii_uppercase())] = true;
+                }
+            }
+            return Some(Required::Bytes(table));
+        }
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(literals)
+            .ok()
+            .map(Required::Automaton)
+    }
+
+    /// Whether `input` holds one of the required literals.
+    pub(crate) fn matches(&self, input: &[u8]) -> bool {
+        match self {
+            Required::Bytes(table) => input.iter().any(|b| table[usize::from(*b)]),
+            Required::Automaton(a) => a.is_match(input),
+        }
+    }
+}
+
+/// The required literals of `hir`, or `None` when there is no useful set.
+pub(crate) fn literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match need(hir) {
+        Need::Set(set) if !set.is_empty() && set.iter().all(|l| weight(l) > 0) => Some(set),
+        _ => None,
+    }
+}
+
+/// How selective a literal is on ordinary input: its length, except that a single letter,
+/// digit or white space character filters nothing.
+fn weight(lit: &[u8]) -> usize {
+    match lit {
+        [] => 0,
+        [b] if b.is_ascii_alphanumeric() || b.is_ascii_whitespace() => 0,
+        _ => lit.len(),
+    }
+}
+
+/// The weakest member decides how well a set filters.
+fn score(set: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
+    let w = set.iter().map(|l| weight(l)).min().unwrap_or(0);
+    (w, std::cmp::Reverse(set.len()))
+}
+
+/// The single byte (lower-cased) a node always matches, if it is one: a one-byte literal,
+/// or a class holding one byte or one ASCII letter in both cases.
+fn single(hir: &Hir) -> Option<u8> {
+    match hir.kind() {
+        HirKind::Literal(l) => match &*l.0 {
+            [b] => Some(b.to_ascii_lowercase()),
+            _ => None,
+        },
+        HirKind::Class(c) => {
+            let bytes = class_bytes(c)?;
+            match bytes.as_slice() {
+                [b] => Some(*b),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The distinct lower-cased bytes of a class, when there are at most [`MAX_CLASS`].
+fn class_bytes(c: &Class) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::new();
+    match c {
+        Class::Bytes(b) => {
+            for r in b.iter() {
+                let (lo, hi) = (r.start(), r.end());
+                if usize::from(hi - lo) >= MAX_CLASS * 2 {
+                    return None;
+                }
+                for x in lo..=hi {
+                    let l = x.to_ascii_lowercase();
+                    if !out.contains(&l) {
+                        out.push(l);
+                    }
+                }
+                if out.len() > MAX_CLASS {
+                    return None;
+                }
+            }
+        }
+        Class::Unicode(u) => {
+            for r in u.iter() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                // Only ASCII is handled (Unicode classes only appear for `(?u)` patterns).
+                if hi > 0x7f || hi - lo >= (MAX_CLASS * 2) as u32 {
+                    return None;
+                }
+                for x in lo..=hi {
+                    let l = u8::try_from(x).ok()?.to_ascii_lowercase();
+                    if !out.contains(&l) {
+                        out.push(l);
+                    }
+                }
+                if out.len() > MAX_CLASS {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn need(hir: &Hir) -> Need {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Need::Any,
+        HirKind::Literal(l) => {
+            if l.0.is_empty() {
+                Need::Any
+            } else {
+                Need::Set(vec![l.0.to_ascii_lowercase()])
+            }
+        }
+        HirKind::Class(c) => match class_bytes(c) {
+            Some(bytes) if !bytes.is_empty() => {
+                Need::Set(bytes.into_iter().map(|b| vec![b]).collect())
+            }
+            _ => Need::Any,
+        },
+        HirKind::Repetition(r) => {
+            if r.min == 0 {
+                Need::Any
+            } else {
+                need(&r.sub)
+            }
+        }
+        HirKind::Capture(c) => need(&c.sub),
+        HirKind::Concat(children) => concat(children),
+        HirKind::Alternation(children) => {
+            let mut set: Vec<Vec<u8>> = Vec::new();
+            for c in children {
+                match need(c) {
+                    Need::Any => return Need::Any,
+                    Need::Set(s) => {
+                        for l in s {
+                            if !set.contains(&l) {
+                                set.push(l);
+                            }
+                        }
+                    }
+                }
+                if set.len() > MAX_SET {
+                    return Need::Any;
+                }
+            }
+            Need::Set(set)
+        }
+    }
+}
+
+/// A concatenation requires what its most selective part requires. Runs of single
+/// characters (`u`, `[Nn]`, ...) are first joined into one literal, so `(?i)union` is the
+/// literal `union` rather than five one-letter classes.
+fn concat(children: &[Hir]) -> Need {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let offer = |set: Vec<Vec<u8>>, best: &mut Option<Vec<Vec<u8>>>| {
+        if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
+            *best = Some(set);
+        }
+    };
+    let mut run: Vec<u8> = Vec::new();
+    for c in children {
+        if let Some(b) = single(c) {
+            run.push(b);
+            continue;
+        }
+        if let HirKind::Literal(l) = c.kind() {
+            run.extend(l.0.iter().map(u8::to_ascii_lowercase));
+            continue;
+        }
+        if !run.is_empty() {
+            offer(vec![std::mem::take(&mut run)], &mut best);
+        }
+        if let Need::Set(s) = need(c) {
+            offer(s, &mut best);
+        }
+    }
+    if !run.is_empty() {
+        offer(vec![run], &mut best);
+    }
+    best.map_or(Need::Any, Need::Set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(pattern: &str) -> Option<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .dot_matches_new_line(true)
+            .multi_line(true)
+            .build()
+            .parse(pattern)
+            .unwrap();
+        literals(&hir).map(|v| {
+            let mut v: Vec<String> = v
+                .into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    fn set(items: &[&str]) -> Option<Vec<String>> {
+        let mut v: Vec<String> = items.iter().map(|s| (*s).to_owned()).collect();
+        v.sort();
+        Some(v)
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, Option<Vec<String>>)] = &[
+            ("union", set(&["union"])),
+            ("(?i)union\\s+select", set(&["select"])),
+            ("(?i)\\b(?:union|select)\\b", set(&["select", "union"])),
+            ("a(?:bc|de)", set(&["abc", "ade"]).or(set(&["bc", "de"]))),
+            ("['\"]", set(&["\"", "'"])),
+            ("[a-z]+", None),
+            ("x*", None),
+            ("foo|.*", None),
+            ("^$", None),
+            ("a", None),
+            ("<script", set(&["<script"])),
+            ("(?:x|y)=", set(&["="])),
+            ("(ab)+c", set(&["ab"])),
+        ];
+        for (p, want) in cases {
+            let got = lits(p);
+            if *p == "a(?:bc|de)" {
+                assert!(
+                    got == set(&["abc", "ade"]) || got == set(&["bc", "de"]),
+                    "{p}: {got:?}"
+                );
+            } else {
+                assert_eq!(&got, want, "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn never_rejects_a_match() {
+        let patterns = [
+            "(?i)union\\s+select",
+            "(?i)\\b(?:union|select)\\b",
+            "['\"]\\s*(?:or|and)",
+            "<script",
+            "(?i)on(?:load|error)\\s*=",
+        ];
+        let inputs = [
+            "1 UNION  SELECT x",
+            "Select",
+            "' or 1=1",
+            "\" AND",
+            "<SCRIPT>",
+            "<script>",
+            "img onError =x",
+            "benign value",
+        ];
+        for p in patterns {
+            let hir = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(p)
+                .unwrap();
+            let re = regex::bytes::RegexBuilder::new(p)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let req = literals(&hir).and_then(|l| Required::build(&l)).unwrap();
+            for i in inputs {
+                if re.is_match(i.as_bytes()) {
+                    assert!(req.matches(i.as_bytes()), "{p} on {i}");
+                }
+            }
+            assert!(!req.matches(b"benign value"), "{p}");
+        }
+    }
+}
