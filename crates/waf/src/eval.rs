@@ -7,7 +7,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+
+use crate::collection::FastHasher;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -49,34 +51,6 @@ impl Scratch {
     }
 }
 
-/// A small multiplicative hasher for the cache's integer keys.
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        // splitmix64 finaliser: spread entropy over all bits (hashbrown uses both ends).
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-}
-
 /// Whether values of `var` may be cached by address (stable within a phase).
 fn cacheable(var: Var) -> bool {
     !matches!(
@@ -101,6 +75,9 @@ struct MatchRec {
     value: Vec<u8>,
     captures: Option<Vec<Vec<u8>>>,
 }
+
+/// Transformation chains at least this long are cached whatever the value's length.
+const CACHE_MIN_CHAIN: usize = 2;
 
 /// TX keys of the capture slots `TX:0`..`TX:9`.
 const CAPTURE_KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -362,8 +339,11 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                             } else if let (Cow::Borrowed(raw), false) =
                                 (&item.value, link.transforms.is_empty())
                             {
-                                // Short values transform faster than a cache lookup.
-                                if raw.len() < 64 || !cacheable(item.var) {
+                                // A short value runs one transformation faster than a cache
+                                // lookup; longer chains (the XSS rules' six) are cached.
+                                if (raw.len() < 64 && link.transforms.len() < CACHE_MIN_CHAIN)
+                                    || !cacheable(item.var)
+                                {
                                     let v = transform_one(raw, &link.transforms);
                                     eval_value(&v, &item, &mut recs);
                                     return;

@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod body;
+mod collection;
 mod compiler;
 pub mod config;
 mod error;

@@ -103,7 +103,7 @@ fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut impl Sink<
             }
         }
         _ => {
-            for (k, v) in col.values() {
+            for (k, v) in col.sorted() {
                 if sel.matches(k.as_bytes()) {
                     out.push(Item {
                         var,

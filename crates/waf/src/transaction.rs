@@ -5,7 +5,6 @@
 //! gets phase 2), and a phase never runs twice. Once a disruptive action interrupts, later
 //! phases (except logging) do not run.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -74,8 +73,7 @@ pub(crate) struct FileInfo {
     pub content: Vec<u8>,
 }
 
-/// A case-insensitive collection (TX, IP, ...): lower-cased key -> (key as set, value).
-pub(crate) type Collection = BTreeMap<String, (String, Vec<u8>)>;
+pub(crate) use crate::collection::Collection;
 
 /// Which rules a run-time target removal applies to.
 #[derive(Debug, Clone)]

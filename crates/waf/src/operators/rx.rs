@@ -111,9 +111,7 @@ type Literals = Vec<Vec<u8>>;
 /// Parses (without compiling) a translated pattern with the flags [`build_translated`] uses;
 /// returns the shortest length a match can have and the literals every match contains one
 /// of.
-fn syntax_check(
-    translated: &str,
-) -> Result<(usize, Option<Literals>), Box<regex_syntax::Error>> {
+fn syntax_check(translated: &str) -> Result<(usize, Option<Literals>), Box<regex_syntax::Error>> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)

@@ -1,0 +1,132 @@
+//! Per-transaction collections (TX, IP, SESSION, USER, GLOBAL, RESOURCE, ENV): a hash map
+//! from the lower-cased key to (key as first set, value).
+//!
+//! CRS reads and writes TX hundreds of times per request (`%{tx.x}` expansions, `setvar`,
+//! paranoia-level checks), so lookups are one hash of the key with a small multiplicative
+//! hasher instead of an ordered tree walk. Iteration (`TX:/regex/`, `&TX`) is rare and
+//! yields elements in key order, as before.
+//!
+//! The hasher is not keyed: some keys come from request data (CRS stores header names as
+//! `tx.header_name_<name>`), but their number is bounded by the request's header and
+//! argument limits, so collisions cannot cost more than a few comparisons per element.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A case-insensitive collection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Collection {
+    map: HashMap<String, (String, Vec<u8>), BuildHasherDefault<FastHasher>>,
+}
+
+impl Collection {
+    /// The element stored under `lower` (a lower-cased key).
+    pub(crate) fn get(&self, lower: &str) -> Option<&(String, Vec<u8>)> {
+        self.map.get(lower)
+    }
+
+    /// The element stored under `lower`, for update in place.
+    pub(crate) fn get_mut(&mut self, lower: &str) -> Option<&mut (String, Vec<u8>)> {
+        self.map.get_mut(lower)
+    }
+
+    /// Stores `value` under `lower`.
+    pub(crate) fn insert(&mut self, lower: String, value: (String, Vec<u8>)) {
+        self.map.insert(lower, value);
+    }
+
+    /// Removes the element under `lower`.
+    pub(crate) fn remove(&mut self, lower: &str) {
+        self.map.remove(lower);
+    }
+
+    /// Every element, ordered by lower-cased key.
+    pub(crate) fn sorted(&self) -> Vec<&(String, Vec<u8>)> {
+        let mut all: Vec<(&String, &(String, Vec<u8>))> = self.map.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+/// A small multiplicative hasher (word at a time) with a finaliser that spreads entropy
+/// over all bits (hashbrown uses both ends of the hash).
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl FastHasher {
+    fn mix(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // The length first: zero padding of the last word must not make "a" and "a\0" equal.
+        self.mix(bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.mix(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_insert_remove_sorted() {
+        let mut c = Collection::default();
+        c.insert("b".into(), ("B".into(), b"2".to_vec()));
+        c.insert("a".into(), ("A".into(), b"1".to_vec()));
+        c.insert("c".into(), ("c".into(), b"3".to_vec()));
+        assert_eq!(c.get("a").map(|v| v.1.as_slice()), Some(&b"1"[..]));
+        if let Some(v) = c.get_mut("b") {
+            v.1 = b"22".to_vec();
+        }
+        c.remove("c");
+        let keys: Vec<&str> = c.sorted().iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["A", "B"]);
+        assert_eq!(c.get("b").map(|v| v.1.as_slice()), Some(&b"22"[..]));
+        assert!(c.get("c").is_none());
+    }
+
+    #[test]
+    fn hasher_separates_lengths_and_words() {
+        use std::hash::BuildHasher;
+        let b = BuildHasherDefault::<FastHasher>::default();
+        let h = |s: &str| b.hash_one(s);
+        assert_ne!(h("a"), h("a\0"));
+        assert_ne!(
+            h("inbound_anomaly_score_pl1"),
+            h("inbound_anomaly_score_pl2")
+        );
+        assert_ne!(h("abcdefgh"), h("abcdefgi"));
+    }
+}
