@@ -380,7 +380,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
             let tx_col = &mut tx.data.cols[0];
             for (i, key) in CAPTURE_KEYS.iter().enumerate() {
                 match caps.get(i) {
-                    Some(c) => match tx_col.get_mut(*key) {
+                    Some(c) => match tx_col.get_mut(key) {
                         Some(entry) => {
                             entry.1.clear();
                             entry.1.extend_from_slice(c);
@@ -390,7 +390,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                         }
                     },
                     None => {
-                        tx_col.remove(*key);
+                        tx_col.remove(key);
                     }
                 }
             }
