@@ -40,9 +40,10 @@ impl Collection {
         self.map.remove(lower);
     }
 
-    /// Every element, ordered by lower-cased key.
-    pub(crate) fn sorted(&self) -> Vec<&(String, Vec<u8>)> {
-        let mut all: Vec<(&String, &(String, Vec<u8>))> = self.map.iter().collect();
+    /// The elements whose key (as first set) passes `keep`, ordered by lower-cased key.
+    pub(crate) fn select(&self, mut keep: impl FnMut(&str) -> bool) -> Vec<&(String, Vec<u8>)> {
+        let mut all: Vec<(&String, &(String, Vec<u8>))> =
+            self.map.iter().filter(|(_, v)| keep(&v.0)).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter().map(|(_, v)| v).collect()
     }
@@ -111,7 +112,7 @@ mod tests {
             v.1 = b"22".to_vec();
         }
         c.remove("c");
-        let keys: Vec<&str> = c.sorted().iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<&str> = c.select(|_| true).iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["A", "B"]);
         assert_eq!(c.get("b").map(|v| v.1.as_slice()), Some(&b"22"[..]));
         assert!(c.get("c").is_none());

@@ -103,14 +103,12 @@ fn collection<'a>(var: Var, col: &'a Collection, sel: &Sel, out: &mut impl Sink<
             }
         }
         _ => {
-            for (k, v) in col.sorted() {
-                if sel.matches(k.as_bytes()) {
-                    out.push(Item {
-                        var,
-                        key: Some(Cow::Borrowed(k.as_bytes())),
-                        value: Cow::Borrowed(v),
-                    });
-                }
+            for (k, v) in col.select(|k| sel.matches(k.as_bytes())) {
+                out.push(Item {
+                    var,
+                    key: Some(Cow::Borrowed(k.as_bytes())),
+                    value: Cow::Borrowed(v),
+                });
             }
         }
     }

@@ -334,3 +334,134 @@ mod tests {
         }
     }
 }
+
+/// The screen against every `@rx` pattern of the CRS (`../shared/crs`) and every payload of
+/// its regression tests, raw and decoded: wherever the regex matches, the screen must let
+/// the input through.
+#[cfg(test)]
+mod crs_soundness {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::Path;
+
+    use seclang::ast::DirectiveKind;
+    use seclang::loader::FsLoader;
+
+    use super::super::pcre::translate;
+    use super::super::rx::compile;
+    use super::*;
+    use crate::transformations;
+
+    fn crs() -> Option<std::path::PathBuf> {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs"));
+        dir.join("rules").is_dir().then(|| dir.to_path_buf())
+    }
+
+    fn patterns(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("rules"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+            .collect();
+        files.sort();
+        let opts = seclang::Options::default();
+        for f in files {
+            for d in seclang::parse_file_with(&f, &opts, &FsLoader).unwrap() {
+                if let DirectiveKind::Rule(r) = d.kind
+                    && r.operator.name.eq_ignore_ascii_case("rx")
+                    && !r.operator.argument.contains("%{")
+                {
+                    out.push(r.operator.argument.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn payloads(dir: &Path) -> Vec<Vec<u8>> {
+        let mut raw: Vec<Vec<u8>> = Vec::new();
+        let mut stack = vec![dir.join("tests/regression/tests")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "yaml") {
+                    for line in std::fs::read_to_string(&p).unwrap().lines() {
+                        let t = line.trim_start();
+                        for key in ["uri:", "data:", "value:", "- "] {
+                            if let Some(v) = t.strip_prefix(key) {
+                                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                                if !v.is_empty() {
+                                    raw.push(v.as_bytes().to_vec());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        raw.sort();
+        raw.dedup();
+        let mut all = Vec::with_capacity(raw.len() * 3);
+        for r in raw {
+            let once = transformations::url_decode_uni(&r).into_owned();
+            let twice = transformations::url_decode_uni(&once).into_owned();
+            all.push(r);
+            all.push(once);
+            all.push(twice);
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    #[test]
+    fn screen_never_hides_a_crs_match() {
+        let Some(dir) = crs() else {
+            eprintln!("CRS not found beside the repository: skipped");
+            return;
+        };
+        let inputs = payloads(&dir);
+        let mut screened = 0usize;
+        let mut checked = 0usize;
+        for p in patterns(&dir) {
+            let translated = translate(&p);
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .dot_matches_new_line(true)
+                .multi_line(true)
+                .build()
+                .parse(&translated)
+            else {
+                continue;
+            };
+            let Some(lits) = literals(&hir) else {
+                if std::env::var_os("SHOW_UNSCREENED").is_some() {
+                    eprintln!("unscreened: {}", p.chars().take(150).collect::<String>());
+                }
+                continue;
+            };
+            screened += 1;
+            let req = Required::build(&lits).expect("screen builds");
+            let re = compile(&p).expect("CRS pattern compiles");
+            for i in &inputs {
+                if !req.matches(i) {
+                    checked += 1;
+                    assert!(
+                        !re.is_match(i),
+                        "screen rejects a match: /{p}/ on {:?}",
+                        String::from_utf8_lossy(i)
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "{screened} CRS patterns screened, {} inputs, {checked} rejections verified",
+            inputs.len()
+        );
+        assert!(screened > 100, "only {screened} patterns got a screen");
+    }
+}
