@@ -76,6 +76,10 @@ struct MatchRec {
     captures: Option<Vec<Vec<u8>>>,
 }
 
+/// The deadline is checked before every this many evaluated rules (reading the clock
+/// costs about as much as a cheap rule).
+const DEADLINE_EVERY: u32 = 16;
+
 /// Transformation chains at least this long are cached whatever the value's length.
 const CACHE_MIN_CHAIN: usize = 2;
 
@@ -95,6 +99,8 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
     };
     let mut skip_to: Option<&str> = None;
     let mut skip_n: u32 = 0;
+    let deadline = tx.state.deadline;
+    let mut until_clock = DEADLINE_EVERY;
     for entry in list {
         let idx = match entry {
             Entry::Marker(name) => {
@@ -117,6 +123,16 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
         };
         if is_removed(tx, rule) {
             continue;
+        }
+        if let Some(at) = deadline {
+            until_clock -= 1;
+            if until_clock == 0 {
+                until_clock = DEADLINE_EVERY;
+                if std::time::Instant::now() >= at {
+                    tx.state.deadline_exceeded = true;
+                    break;
+                }
+            }
         }
         if !eval_rule(tx, rule) {
             continue;

@@ -158,6 +158,10 @@ pub(crate) struct TxState {
     pub allow_request: bool,
     pub phases_done: u8,
     pub body_limit_exceeded: bool,
+    /// Evaluation stops once this instant has passed ([`Transaction::set_deadline`]).
+    pub deadline: Option<Instant>,
+    /// The deadline stopped evaluation (the rest of that phase and every later one).
+    pub deadline_exceeded: bool,
 }
 
 /// One request's evaluation: created by [`RuleSet::transaction`].
@@ -403,6 +407,20 @@ impl Transaction {
         self.state.engine = Some(mode);
     }
 
+    /// Bounds the engine's time: once `at` has passed, evaluation stops between two rules
+    /// (checked every few rules, so it may run a few rules past it) and no later phase
+    /// runs; [`Transaction::deadline_exceeded`] then tells. The verdict so far stands: a
+    /// block already decided still blocks, and what was not evaluated did not match. The
+    /// caller decides whether such a request passes (fail open) or is refused.
+    pub fn set_deadline(&mut self, at: Option<Instant>) {
+        self.state.deadline = at;
+    }
+
+    /// Whether the deadline stopped evaluation (see [`Transaction::set_deadline`]).
+    pub fn deadline_exceeded(&self) -> bool {
+        self.state.deadline_exceeded
+    }
+
     /// The engine mode in force for this transaction (after `ctl:ruleEngine`).
     pub fn engine_mode(&self) -> EngineMode {
         self.state.engine.unwrap_or(self.rs.config.engine)
@@ -428,6 +446,9 @@ impl Transaction {
         while self.state.phases_done < phase {
             let p = self.state.phases_done + 1;
             self.state.phases_done = p;
+            if self.state.deadline_exceeded {
+                continue;
+            }
             if self.interruption.is_some() && p != 5 {
                 continue;
             }
@@ -446,6 +467,10 @@ impl Transaction {
                 continue;
             }
             if self.state.allow_request && p <= 2 {
+                continue;
+            }
+            if self.state.deadline.is_some_and(|at| Instant::now() >= at) {
+                self.state.deadline_exceeded = true;
                 continue;
             }
             self.scratch.new_phase();

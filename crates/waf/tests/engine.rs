@@ -412,3 +412,65 @@ SecRule REQBODY_ERROR "@eq 1" "id:7,phase:2,pass"
     tx.process_request_body();
     assert_eq!(ids(&tx), vec![1, 4, 7]);
 }
+
+/// A phase stops between rules once the deadline has passed, later phases do not run, and
+/// the transaction says so; without a deadline (or a distant one) every rule runs.
+#[test]
+fn deadline_stops_evaluation_between_rules() {
+    let mut text = String::from("SecRuleEngine On\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "SecRule ARGS \"@rx a+b\" \"id:{},phase:1,pass,log,t:none\"\n",
+            1000 + i
+        ));
+    }
+    text.push_str("SecAction \"id:5000,phase:2,pass,log\"\n");
+    let rs = compile(&text);
+    let run = |deadline: Option<std::time::Instant>| {
+        let mut tx = rs.transaction();
+        tx.set_deadline(deadline);
+        tx.process_uri(b"GET", b"/?x=aaab", b"HTTP/1.1");
+        tx.process_request_headers();
+        tx.process_request_body();
+        tx
+    };
+    let all = run(None);
+    assert_eq!(all.matched_rules().len(), 201);
+    assert!(!all.deadline_exceeded());
+    let far = run(Some(
+        std::time::Instant::now() + std::time::Duration::from_secs(3600),
+    ));
+    assert_eq!(far.matched_rules().len(), 201);
+    assert!(!far.deadline_exceeded());
+    let past = run(Some(std::time::Instant::now()));
+    assert!(past.deadline_exceeded());
+    assert!(past.matched_rules().is_empty(), "{:?}", ids(&past));
+    assert!(past.interruption().is_none());
+}
+
+/// The deadline also cuts a phase in the middle: 200 rules scanning a 1 MiB argument take
+/// far longer than 20 ms, so evaluation stops after the first check that sees the clock past
+/// it (checks come every 16 rules).
+#[test]
+fn deadline_cuts_a_phase_midway() {
+    let mut text = String::from("SecRuleEngine On\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "SecRule ARGS \"@rx a+b\" \"id:{},phase:1,pass,log,t:none\"\n",
+            1000 + i
+        ));
+    }
+    let rs = compile(&text);
+    let mut uri = String::from("/?x=");
+    uri.push_str(&"a".repeat(1024 * 1024));
+    uri.push('b');
+    let mut tx = rs.transaction();
+    tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+    tx.set_deadline(Some(
+        std::time::Instant::now() + std::time::Duration::from_millis(20),
+    ));
+    tx.process_request_headers();
+    let n = tx.matched_rules().len();
+    assert!(tx.deadline_exceeded(), "{n} rules ran");
+    assert!((15..200).contains(&n), "{n} rules ran");
+}
