@@ -151,8 +151,10 @@ impl WafTx {
         mut f: impl FnMut(&mut Transaction) -> Option<Interruption>,
     ) -> Option<Interruption> {
         let block = self.mode == WafMode::Block;
+        let deadline = self.deadline();
         let mut out = None;
         for tx in self.txs() {
+            tx.set_deadline(deadline);
             if let Some(i) = f(tx)
                 && block
                 && out.is_none()
@@ -162,6 +164,16 @@ impl WafTx {
             }
         }
         out
+    }
+
+    /// When the phase starting now must end: the engine stops between two rules past it
+    /// (so a phase cannot run far beyond the budget), and [`WafTx::over_budget`] then sees
+    /// the elapsed time over it.
+    fn deadline(&self) -> Option<std::time::Instant> {
+        self.waf
+            .opts
+            .max_eval
+            .map(|b| std::time::Instant::now() + b)
     }
 
     pub(super) fn observe(&self, phase: &str, d: Duration) {
@@ -180,7 +192,9 @@ impl WafTx {
         }
         self.done = true;
         if !self.skip {
+            let deadline = self.deadline();
             for tx in self.txs() {
+                tx.set_deadline(deadline);
                 tx.process_logging();
             }
         }

@@ -31,8 +31,13 @@ pub fn json_body() -> Vec<u8> {
     format!("{{{}}}", items.join(",")).into_bytes()
 }
 
+/// `../shared/crs`, or the folder `CRS_DIR` names (holding `crs-setup.conf.example` and
+/// `rules/`; e.g. links to Debian's CRS 3.3.4, to profile it).
 pub fn crs_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs")).to_path_buf()
+    std::env::var_os("CRS_DIR").map_or_else(
+        || Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/crs")).to_path_buf(),
+        PathBuf::from,
+    )
 }
 
 pub struct Overlay(MemLoader);
