@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use crate::collection::FastHasher;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use crate::actions::{AllowScope, Ctl, Disruptive, SetOp};
@@ -19,9 +18,7 @@ use crate::operators::OpContext;
 use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::ruleset::Entry;
-use crate::transaction::{
-    InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction, collection_index,
-};
+use crate::transaction::{InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction};
 use crate::transformations::Transform;
 use crate::variables::Var;
 
@@ -426,7 +423,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
 
 fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
     for sv in &link.actions.setvars {
-        let Some(idx) = collection_index(sv.collection.name()) else {
+        let Some(idx) = resolve::collection_slot(sv.collection) else {
             continue;
         };
         let (key, lower): (Cow<'_, str>, Cow<'_, str>) = match &sv.literal_key {
@@ -481,7 +478,7 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
                         let new = apply(parse_num(&entry.1));
                         // Rewritten in place: no new allocation for the common counters.
                         entry.1.clear();
-                        let _ = write!(entry.1, "{new}");
+                        push_decimal(&mut entry.1, new);
                     }
                     None => {
                         let new = apply(0);
@@ -498,6 +495,27 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
         let v = resolve::expand(t, &tx.data, Some(starter));
         tx.data.cols[6].insert(name.to_ascii_lowercase(), (name.clone(), v));
     }
+}
+
+/// Appends `n` in decimal (what `write!` would, without the formatting machinery: CRS
+/// updates anomaly scores and counters many times per request).
+fn push_decimal(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        // Invariant: i < 20, and a u64 has at most 20 decimal digits.
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// Parses a leading integer as ModSecurity does (`atoi`-like): optional sign, digits;
@@ -621,6 +639,15 @@ fn on_full_match(tx: &mut Transaction, rule: &Rule) -> Flow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal() {
+        for n in [0i64, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            let mut v = b"x".to_vec();
+            push_decimal(&mut v, n);
+            assert_eq!(v, format!("x{n}").into_bytes());
+        }
+    }
 
     #[test]
     fn numbers() {

@@ -424,7 +424,7 @@ pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &
 }
 
 /// The index in `TxData::cols` of a collection variable.
-fn collection_slot(var: Var) -> Option<usize> {
+pub(crate) fn collection_slot(var: Var) -> Option<usize> {
     Some(match var {
         Var::Tx => 0,
         Var::Ip => 1,

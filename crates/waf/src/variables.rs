@@ -440,7 +440,53 @@ pub enum Sel {
         raw: String,
     },
     /// Keys matching a regular expression (case-insensitive).
-    Regex(Regex),
+    Regex(KeyRegex),
+}
+
+/// A selector regular expression (`TX:/^header_name_/`), case-insensitive. The common
+/// form `^literal` is answered by a prefix comparison without running the regex.
+#[derive(Debug, Clone)]
+pub struct KeyRegex {
+    re: Regex,
+    /// Lower-cased literal every key must start with, when the pattern is `^` + literal.
+    prefix: Option<Vec<u8>>,
+}
+
+impl KeyRegex {
+    fn new(pattern: &str) -> Result<KeyRegex, String> {
+        // Byte semantics (ASCII case folding and classes), as PCRE without UTF: keys are
+        // bytes, and Unicode tables made these ~20x costlier to compile.
+        let re = RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .map_err(|e| format!("invalid selector regex /{pattern}/: {e}"))?;
+        let prefix = pattern
+            .strip_prefix('^')
+            .filter(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+            .map(|rest| rest.to_ascii_lowercase().into_bytes());
+        Ok(KeyRegex { re, prefix })
+    }
+
+    /// Whether `key` matches.
+    pub fn is_match(&self, key: &[u8]) -> bool {
+        match &self.prefix {
+            Some(p) => key
+                .get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p)),
+            None => self.re.is_match(key),
+        }
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        self.re.as_str()
+    }
 }
 
 impl Sel {
@@ -452,15 +498,7 @@ impl Sel {
                 lower: k.to_ascii_lowercase(),
                 raw: k.clone(),
             },
-            Some(seclang::ast::Selector::Regex(r)) => Sel::Regex(
-                // Byte semantics (ASCII case folding and classes), as PCRE without UTF: keys
-                // are bytes, and Unicode tables made these ~20x costlier to compile.
-                RegexBuilder::new(r)
-                    .case_insensitive(true)
-                    .unicode(false)
-                    .build()
-                    .map_err(|e| format!("invalid selector regex /{r}/: {e}"))?,
-            ),
+            Some(seclang::ast::Selector::Regex(r)) => Sel::Regex(KeyRegex::new(r)?),
         })
     }
 
@@ -537,6 +575,42 @@ pub fn parse_exclusion_text(text: &str) -> Result<Exclusion, String> {
         },
     };
     Ok(Exclusion { var, sel })
+}
+
+#[cfg(test)]
+mod key_regex_tests {
+    use super::KeyRegex;
+
+    #[test]
+    fn prefix_form_agrees_with_the_regex() {
+        let keys: &[&[u8]] = &[
+            b"header_name_920450_host",
+            b"HEADER_NAME_920450_X",
+            b"header_name_920450_",
+            b"header_name_92045",
+            b"xheader_name_920450_a",
+            b"",
+        ];
+        for pat in [
+            "^header_name_920450_",
+            "^HEADER_name",
+            "^a-b",
+            "^header.name",
+            "name_",
+        ] {
+            let k = KeyRegex::new(pat).unwrap();
+            let plain = regex::bytes::RegexBuilder::new(pat)
+                .case_insensitive(true)
+                .unicode(false)
+                .build()
+                .unwrap();
+            for key in keys {
+                assert_eq!(k.is_match(key), plain.is_match(key), "{pat} {key:?}");
+            }
+        }
+        assert!(KeyRegex::new("^header_name_").unwrap().prefix.is_some());
+        assert!(KeyRegex::new("^header.name").unwrap().prefix.is_none());
+    }
 }
 
 #[cfg(test)]
