@@ -27,6 +27,8 @@ const RING_POINTS: usize = 160;
 #[derive(Debug)]
 pub(crate) struct EndpointState {
     pub(crate) addr: SocketAddr,
+    /// `addr` as text (`ip:port`), for the access log's `upstream_addr`.
+    pub(crate) addr_text: String,
     /// Affinity cookie value naming this endpoint.
     pub(crate) cookie_id: String,
     fails: AtomicU32,
@@ -45,9 +47,11 @@ struct Ewma {
 
 impl EndpointState {
     fn new(addr: SocketAddr) -> Self {
+        let addr_text = addr.to_string();
         Self {
             addr,
-            cookie_id: format!("{:016x}", hash64(addr.to_string().as_bytes())),
+            cookie_id: format!("{:016x}", hash64(addr_text.as_bytes())),
+            addr_text,
             fails: AtomicU32::new(0),
             ejected_until: AtomicU64::new(0),
             inflight: AtomicU32::new(0),

@@ -15,16 +15,20 @@ pub(crate) static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forw
 pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub(crate) static X_SCHEME: HeaderName = HeaderName::from_static("x-scheme");
 
-/// Hop-by-hop headers never forwarded (RFC 9110 7.6.1 plus legacy ones).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Hop-by-hop headers never forwarded (RFC 9110 7.6.1 plus legacy ones, and `Upgrade`).
+static HOP_BY_HOP: [&HeaderName; 9] = [
+    &header::CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+    &header::PROXY_AUTHENTICATE,
+    &header::PROXY_AUTHORIZATION,
+    &header::TE,
+    &header::TRAILER,
+    &header::TRANSFER_ENCODING,
+    &header::UPGRADE,
 ];
 
 /// What the gateway knows about the connection a request arrived on.
@@ -146,21 +150,122 @@ fn strip_port(h: &str) -> &str {
 }
 
 /// Removes hop-by-hop headers, including those named in `Connection`.
+///
+/// One scan over the names finds which are present (usually none in requests, `Connection`
+/// in responses); only those are removed, without parsing or hashing the others.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in named {
-        headers.remove(n);
+    let mut present = [false; HOP_BY_HOP.len()];
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| *h == name)
+            && let Some(p) = present.get_mut(i)
+        {
+            *p = true;
+            any = true;
+        }
     }
-    for n in HOP_BY_HOP {
-        headers.remove(n);
+    if !any {
+        return;
     }
-    headers.remove(header::UPGRADE);
+    if present.first() == Some(&true) {
+        // Names listed in `Connection` (`keep-alive` and the like are removed below anyway).
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|n| {
+                !HOP_BY_HOP
+                    .iter()
+                    .any(|h| h.as_str().eq_ignore_ascii_case(n))
+            })
+            .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+            .collect();
+        for n in named {
+            headers.remove(n);
+        }
+    }
+    for (name, hit) in HOP_BY_HOP.iter().zip(present) {
+        if hit {
+            headers.remove(*name);
+        }
+    }
+}
+
+/// `ip` as a header value (its `Display` text), formatted without `fmt` for IPv4.
+pub(crate) fn ip_value(ip: IpAddr) -> HeaderValue {
+    let mut buf = [0u8; 15];
+    let text: &[u8] = match ip {
+        IpAddr::V4(v4) => {
+            let len = write_v4(v4, &mut buf);
+            buf.get(..len).unwrap_or_default()
+        }
+        IpAddr::V6(_) => {
+            return HeaderValue::try_from(ip.to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+        }
+    };
+    // Invariant: digits and dots are valid header bytes.
+    HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Writes the dotted quad of `ip` into `buf` (15 bytes suffice), returns its length.
+pub(crate) fn write_v4(ip: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut n = 0;
+    let mut push = |b: u8| {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    };
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            push(b'.');
+        }
+        if o >= 100 {
+            push(b'0' + o / 100);
+        }
+        if o >= 10 {
+            push(b'0' + o / 10 % 10);
+        }
+        push(b'0' + o % 10);
+    }
+    n
+}
+
+/// `addr` as its `Display` text (`ip:port`, `[v6]:port`), formatted without `fmt` for IPv4.
+pub(crate) fn socket_addr_string(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let len = write_v4(*v4.ip(), &mut buf);
+            let mut s = String::with_capacity(21);
+            for &b in buf.get(..len).unwrap_or_default() {
+                s.push(char::from(b));
+            }
+            s.push(':');
+            let port = v4.port();
+            let mut digits = [0u8; 5];
+            let mut i = digits.len();
+            let mut p = port;
+            loop {
+                i -= 1;
+                if let Some(d) = digits.get_mut(i) {
+                    *d = b'0' + u8::try_from(p % 10).unwrap_or(0);
+                }
+                p /= 10;
+                if p == 0 || i == 0 {
+                    break;
+                }
+            }
+            for &b in digits.get(i..).unwrap_or_default() {
+                s.push(char::from(b));
+            }
+            s
+        }
+        std::net::SocketAddr::V6(_) => addr.to_string(),
+    }
 }
 
 /// A fresh request id: 32 lower-case hex characters (as ingress-nginx's `$req_id`).
@@ -185,26 +290,28 @@ pub(crate) fn set_forwarded(
     client: &Client,
     raw_host: Option<&str>,
 ) -> HeaderValue {
-    let peer = conn.peer.ip().to_string();
+    let client_ip = ip_value(client.ip);
     let xff = if client.trusted_peer {
+        let peer = conn.peer.ip().to_string();
         let prior: Vec<&str> = headers
             .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if prior.is_empty() {
+        let xff = if prior.is_empty() {
             peer
         } else {
             format!("{}, {peer}", prior.join(", "))
-        }
+        };
+        HeaderValue::try_from(xff).ok()
     } else {
-        client.ip.to_string()
+        Some(client_ip.clone())
     };
-    if let Ok(v) = HeaderValue::try_from(xff) {
+    if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
-    if let Ok(v) = HeaderValue::try_from(client.ip.to_string()) {
-        headers.insert(X_REAL_IP.clone(), v);
+    if !client_ip.is_empty() {
+        headers.insert(X_REAL_IP.clone(), client_ip);
     }
     let keep_incoming = |h: &HeaderMap, n: &HeaderName| client.trusted_peer && h.contains_key(n);
     if !keep_incoming(headers, &X_FORWARDED_PROTO) {
@@ -215,7 +322,13 @@ pub(crate) fn set_forwarded(
     }
     headers.insert(X_SCHEME.clone(), HeaderValue::from_static(client.scheme));
     if !keep_incoming(headers, &X_FORWARDED_HOST) {
-        if let Some(v) = raw_host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        // The `Host` value itself when it is what `raw_host` came from (a shared clone).
+        let same_host = headers
+            .get(header::HOST)
+            .filter(|v| raw_host.is_some_and(|h| h.as_bytes() == v.as_bytes()))
+            .cloned();
+        if let Some(v) = same_host.or_else(|| raw_host.and_then(|h| HeaderValue::from_str(h).ok()))
+        {
             headers.insert(X_FORWARDED_HOST.clone(), v);
         } else {
             headers.remove(&X_FORWARDED_HOST);
@@ -247,6 +360,54 @@ mod tests {
         let s = id.to_str().unwrap();
         assert_eq!(s.len(), 32);
         assert!(s.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn addresses_format_as_display() {
+        for ip in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.2.30.199",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_value(ip).to_str().unwrap(), ip.to_string());
+        }
+        for sa in [
+            "127.0.0.1:80",
+            "1.22.133.4:65535",
+            "9.9.9.9:0",
+            "[::1]:8080",
+        ] {
+            let sa: std::net::SocketAddr = sa.parse().unwrap();
+            assert_eq!(socket_addr_string(sa), sa.to_string());
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_stripped() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            "keep-alive, X-Private, close".parse().unwrap(),
+        );
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("x-private", "1".parse().unwrap());
+        h.insert("proxy-connection", "x".parse().unwrap());
+        h.insert(header::TE, "trailers".parse().unwrap());
+        h.insert(header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        h.insert(header::UPGRADE, "websocket".parse().unwrap());
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        h.insert(header::HOST, "a".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["content-type", "host"]);
+        let mut plain = HeaderMap::new();
+        plain.insert(header::HOST, "a".parse().unwrap());
+        plain.insert(header::PROXY_AUTHORIZATION, "b".parse().unwrap());
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
     }
 
     #[test]

@@ -294,19 +294,8 @@ impl Gateway {
 
         // Build the upstream request.
         let (mut parts, body) = req.into_parts();
-        let mut path = parts.uri.path().to_owned();
-        if let Some(m) = route
-            && settings.rewrite_target.is_some()
-        {
-            path = m.rewritten_path(&path);
-        }
-        let pq = match parts.uri.query() {
-            Some(q) => format!("{path}?{q}"),
-            None => path,
-        };
-        let upstream_uri: Uri = match pq.parse() {
-            Ok(u) => u,
-            Err(_) => return status_response(StatusCode::BAD_REQUEST),
+        let Some(upstream_uri) = upstream_uri(&parts.uri, route, settings) else {
+            return status_response(StatusCode::BAD_REQUEST);
         };
         headers::strip_hop_by_hop(&mut parts.headers);
         if websocket {
@@ -389,7 +378,10 @@ impl Gateway {
             };
             ctx.event.upstream_addr = Some(match ctx.event.upstream_addr.take() {
                 Some(prev) => format!("{prev}, {addr}"),
-                None => addr.to_string(),
+                None => match chosen.and_then(|i| rt.endpoints.get(i)) {
+                    Some(ep) => ep.addr_text.clone(),
+                    None => headers::socket_addr_string(addr),
+                },
             });
             let key = PoolKey { addr, tls };
             let connect_start = Instant::now();
@@ -555,6 +547,30 @@ async fn exchange(
     tokio::time::timeout(read_timeout, fut).await
 }
 
+/// The origin-form URI sent upstream: the request's path (rewritten by `rewrite-target`)
+/// and query. Without a rewrite the request's own path and query are reused as they are
+/// (shared, not copied or parsed again) when the URI is already in origin form.
+fn upstream_uri(uri: &Uri, route: Option<&RouteMatch>, settings: &RouteSettings) -> Option<Uri> {
+    let rewrite = route.filter(|_| settings.rewrite_target.is_some());
+    if rewrite.is_none()
+        && uri.scheme().is_none()
+        && uri.authority().is_none()
+        && let Some(pq) = uri.path_and_query()
+        && pq.as_str().starts_with('/')
+    {
+        return Some(Uri::from(pq.clone()));
+    }
+    let mut path = uri.path().to_owned();
+    if let Some(m) = rewrite {
+        path = m.rewritten_path(&path);
+    }
+    let pq = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    pq.parse().ok()
+}
+
 fn break_err(last: &mut Option<ConnectError>) {
     if last.is_none() {
         *last = Some(ConnectError::Io(std::io::Error::other(
@@ -677,11 +693,23 @@ fn base_event<B>(req: &Request<B>, client: &Client, host: &str, conn: &ConnInfo)
     ev.host = (!host.is_empty()).then(|| host.to_owned());
     ev.path = req.uri().path().to_owned();
     ev.query = req.uri().query().map(str::to_owned);
-    ev.protocol = format!("{:?}", req.version());
+    ev.protocol = protocol(req.version()).to_owned();
     ev.tls_version = conn.tls_version.map(str::to_owned);
     ev.user_agent = header(header::USER_AGENT);
     ev.referer = header(header::REFERER);
     ev
+}
+
+/// The `Debug` text of `v` (`HTTP/1.1`), without `fmt`.
+fn protocol(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
+    }
 }
 
 /// A short generated response for `status`.

@@ -164,7 +164,7 @@ pub struct Metrics {
     process_requests: IntCounter,
     limit_rejections: IntCounterVec,
     controller_class: String,
-    cache: Arc<RwLock<HashMap<u64, Vec<CacheEntry>>>>,
+    cache: Arc<RwLock<HandleCache>>,
 }
 
 /// The per-request label values, borrowed from the event.
@@ -180,7 +180,7 @@ struct LabelKey<'a> {
 
 impl LabelKey<'_> {
     fn hash64(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = FxHasher(0);
         self.status.hash(&mut h);
         for s in [
             self.method,
@@ -195,6 +195,83 @@ impl LabelKey<'_> {
         h.finish()
     }
 }
+
+/// A small multiplicative hasher (the `FxHash` scheme) for the handle cache: label values
+/// come from the configuration (hosts, paths and names of Ingresses, a bounded set of
+/// methods and statuses), not from arbitrary request bytes, and a collision costs only a
+/// key comparison, so no keyed hash is needed on this per-request path.
+struct FxHasher(u64);
+
+impl FxHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Uses an already computed [`LabelKey::hash64`] as the map's hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with this; fold anything else in anyway.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The handle cache: precomputed label-set hash to the label sets with that hash.
+type HandleCache = HashMap<u64, Vec<CacheEntry>, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// An owned [`LabelKey`], stored in the handle cache.
 struct OwnedLabelKey {
@@ -457,7 +534,7 @@ impl Metrics {
             process_requests,
             limit_rejections,
             controller_class: config.controller_class,
-            cache: Arc::new(RwLock::new(HashMap::new())),
+            cache: Arc::new(RwLock::new(HandleCache::default())),
         })
     }
 
