@@ -20,6 +20,14 @@ pub(crate) struct Collection {
 }
 
 impl Collection {
+    /// An empty collection with room for `n` elements (TX holds ~100 under CRS: growing to
+    /// that one doubling at a time cost more than the lookups).
+    pub(crate) fn with_capacity(n: usize) -> Collection {
+        Collection {
+            map: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+        }
+    }
+
     /// The element stored under `lower` (a lower-cased key).
     pub(crate) fn get(&self, lower: &str) -> Option<&(String, Vec<u8>)> {
         self.map.get(lower)

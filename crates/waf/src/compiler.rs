@@ -100,6 +100,8 @@ fn intern_chains(r: &mut Rule, ids: &mut HashMap<String, u32>) {
         .join(",");
     let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
     r.transform_chain_id = *ids.entry(key).or_insert(next);
+    r.transform_identity =
+        crate::transformations::identity_bytes(r.transforms.iter().map(|(n, _)| n.as_str()));
     if let Some(c) = r.chain.as_mut() {
         intern_chains(c, ids);
     }
@@ -349,6 +351,7 @@ impl Compiler {
             operator,
             transforms: Vec::new(),
             transform_chain_id: 0,
+            transform_identity: None,
             actions: a,
             log: true,
             disruptive: None,

@@ -338,6 +338,14 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                             {
                                 return;
                             }
+                            if let Some(id) = &link.transform_identity
+                                && item.value.iter().all(|b| id[usize::from(*b)])
+                            {
+                                // The chain would return the value unchanged (and multiMatch
+                                // would see no other value).
+                                eval_value(&item.value, &item, &mut recs);
+                                return;
+                            }
                             if multi {
                                 let mut values = Vec::new();
                                 transform_values(

@@ -43,6 +43,10 @@ pub struct Rule {
     pub transforms: Vec<(String, Transform)>,
     /// Interned id of the transformation chain, for the transformation cache.
     pub transform_chain_id: u32,
+    /// Bytes the transformation chain never changes ([`crate::transformations::identity_bytes`]):
+    /// a value made only of them is evaluated as it is, with no transformation or cache
+    /// lookup. `None` when the chain may change any value.
+    pub transform_identity: Option<Box<crate::transformations::IdentityBytes>>,
     /// The rule's own parsed actions.
     pub actions: Actions,
     /// Effective `log` (rule, else SecDefaultAction, else true).

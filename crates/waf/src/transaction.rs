@@ -164,6 +164,9 @@ pub(crate) struct TxState {
     pub deadline_exceeded: bool,
 }
 
+/// Room made in TX up front (CRS v4 sets about 100 variables per request).
+const TX_CAPACITY: usize = 128;
+
 /// One request's evaluation: created by [`RuleSet::transaction`].
 #[derive(Debug)]
 pub struct Transaction {
@@ -180,11 +183,12 @@ impl Transaction {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let data = TxData {
+        let mut data = TxData {
             started: Some(Instant::now()),
             epoch,
             ..TxData::default()
         };
+        data.cols[0] = Collection::with_capacity(TX_CAPACITY);
         let scratch = crate::eval::Scratch::new(rs.transform_chains);
         Transaction {
             rs,

@@ -119,6 +119,61 @@ pub static TRANSFORMATIONS: &[(&str, Transform)] = &[
     ("utf8tounicode", utf8_to_unicode),
 ];
 
+/// For each byte, whether a value made only of such bytes passes a transformation chain
+/// unchanged (see [`identity_bytes`]).
+pub type IdentityBytes = [bool; 256];
+
+/// White space for the transformations that touch it, plus every non-ASCII byte (some
+/// implementations treat 0xa0 as space; being conservative costs nothing on ASCII input).
+fn space_or_high(b: u8) -> bool {
+    matches!(b, 0x09..=0x0d | b' ') || b >= 0x80
+}
+
+/// The bytes that may make transformation `name` (lower-cased) change its input; `None`
+/// when any input may change (encoders, hashes, `length`, hex/base64 decoders, ...).
+fn may_change(name: &str) -> Option<fn(u8) -> bool> {
+    Some(match name {
+        "lowercase" => |b: u8| b.is_ascii_uppercase(),
+        "uppercase" => |b: u8| b.is_ascii_lowercase(),
+        "urldecode" | "urldecodeuni" => |b: u8| b == b'%' || b == b'+',
+        "htmlentitydecode" => |b: u8| b == b'&',
+        "jsdecode" | "cssdecode" | "escapeseqdecode" => |b: u8| b == b'\\',
+        "removenulls" | "replacenulls" => |b: u8| b == 0,
+        "utf8tounicode" => |b: u8| b >= 0x80 || b == 0,
+        "compresswhitespace" | "removewhitespace" | "trim" | "trimleft" | "trimright" => {
+            space_or_high
+        }
+        "normalisepath" | "normalizepath" => |b: u8| b == b'/' || b == b'.',
+        "normalisepathwin" | "normalizepathwin" => |b: u8| b == b'/' || b == b'.' || b == b'\\',
+        "removecomments" | "removecommentschar" | "replacecomments" => {
+            |b: u8| matches!(b, b'/' | b'*' | b'-' | b'#' | b'<' | b'!' | b'>')
+        }
+        "cmdline" => |b: u8| {
+            matches!(b, b'\\' | b'"' | b'\'' | b'^' | b',' | b';' | b'/' | b'(')
+                || b.is_ascii_uppercase()
+                || space_or_high(b)
+        },
+        _ => return None,
+    })
+}
+
+/// The bytes that no transformation of `chain` (names, any case) changes: a value made
+/// only of them leaves the chain as it came, so evaluation can skip running (and caching)
+/// the chain. `None` when some transformation may change any input. Conservative: a byte
+/// marked false may still leave a value unchanged.
+pub fn identity_bytes<'a>(chain: impl IntoIterator<Item = &'a str>) -> Option<Box<IdentityBytes>> {
+    let mut table = Box::new([true; 256]);
+    for name in chain {
+        let changes = may_change(&name.to_ascii_lowercase())?;
+        for (b, safe) in (0u8..=255).zip(table.iter_mut()) {
+            if changes(b) {
+                *safe = false;
+            }
+        }
+    }
+    Some(table)
+}
+
 /// Looks up a transformation by name (any case).
 pub fn lookup(name: &str) -> Option<Transform> {
     let lower = name.to_ascii_lowercase();
@@ -132,6 +187,40 @@ pub fn lookup(name: &str) -> Option<Transform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every transformation with an identity table leaves values of its safe bytes
+    /// unchanged (pseudo-random values over the safe bytes, and each safe byte alone).
+    #[test]
+    fn identity_tables_hold() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (name, f) in TRANSFORMATIONS {
+            let Some(table) = identity_bytes([*name]) else {
+                continue;
+            };
+            let safe: Vec<u8> = (0u8..=255).filter(|b| table[usize::from(*b)]).collect();
+            assert!(!safe.is_empty(), "{name}");
+            for b in &safe {
+                assert_eq!(&*f(&[*b]), &[*b], "{name} changes byte {b:#x}");
+            }
+            for _ in 0..3000 {
+                let len = (next() % 40) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| safe[(next() as usize) % safe.len()])
+                    .collect();
+                assert_eq!(&*f(&v), &v[..], "{name} changes {v:?}");
+            }
+        }
+        assert!(identity_bytes(["urlDecodeUni", "lowercase"]).is_some());
+        assert!(identity_bytes(["base64Decode"]).is_none());
+        let t = identity_bytes(["lowercase", "urlDecodeUni"]).unwrap();
+        assert!(t[usize::from(b'a')] && !t[usize::from(b'A')] && !t[usize::from(b'%')]);
+    }
 
     /// The names the brief requires (every `t:` CRS v4 uses, plus the ModSecurity list).
     const REQUIRED: &[&str] = &[
