@@ -10,6 +10,9 @@
 #   disables nginx's and sends Portcullis's to /dev/null) PORTCULLIS=path/to/binary (skip the build)
 #   KEEP=1 keeps the run directory.
 # Workloads: "get" (GET /bench?q=1, ~100-byte answer) and "post1k" (POST of 1024 bytes).
+# Besides req/s and latency, the table shows each proxy's CPU time per request (user+system
+# of the process and its children from /proc, over the timed run), which stays meaningful
+# when other work shares the machine; bench/proxy_instr.sh counts instructions instead.
 # The backend is nginx answering a fixed 100-byte 200 and discarding bodies, so the proxies
 # are the bottleneck. Each proxy gets one worker on one core (nginx: worker_processes 1;
 # Portcullis: its runtime sizes itself to the one CPU taskset leaves it).
@@ -85,6 +88,8 @@ start backend taskset -c "$OTHER_CPUS" "$NGINX" -c "$RUN/backend.conf"
 start nginx taskset -c "$PROXY_CPU" "$NGINX" -c "$RUN/nginx.conf"
 start portcullis taskset -c "$PROXY_CPU" "$PORTCULLIS" serve --state-dir "$RUN/state" --manifests "$RUN/manifests" \
   --http "$ADDR:$PORT_PC" --https "$ADDR:$PORT_PC_TLS" --admin "$ADDR:$PORT_PC_ADMIN" --access-log "$PC_LOG"
+PID_NGINX=${PIDS[1]} PID_PC=${PIDS[2]}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 wait_port "$PORT_BACKEND"; wait_port "$PORT_NGINX"; wait_port "$PORT_PC"
 for p in "$PORT_NGINX" "$PORT_PC"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example.com' "http://$ADDR:$p/bench")
@@ -104,10 +109,15 @@ echo "wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS rounds; proxies on cpu $P
 for round in $(seq 1 "$ROUNDS"); do
   for wl in get post1k; do
     for target in nginx portcullis; do
-      port=$PORT_NGINX; [ "$target" = portcullis ] && port=$PORT_PC
+      port=$PORT_NGINX pid=$PID_NGINX
+      [ "$target" = portcullis ] && port=$PORT_PC pid=$PID_PC
       run_wrk "$port" "$wl" "$WARMUP" >/dev/null
+      t0=$(proc_ticks "$pid")
       res=$(run_wrk "$port" "$wl" "$DURATION")
+      t1=$(proc_ticks "$pid")
       [ -n "$res" ] || { echo "no result for $target/$wl" >&2; continue; }
+      # CPU time of the proxy (all threads / workers) per request: robust on a busy machine.
+      res="${res%\}},\"cpu_ticks\":$((t1 - t0)),\"tick_us\":$TICK_US}"
       echo "{\"round\":$round,\"target\":\"$target\",\"workload\":\"$wl\",\"r\":$res}" >>"$RUN/results.jsonl"
       echo "  round $round $wl $target: $res" >&2
     done
@@ -120,11 +130,15 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(t, w, k):
     v = [r["r"][k] for r in rows if r["target"] == t and r["workload"] == w]
     return statistics.median(v) if v else float("nan")
-print(f"{'workload':<8} {'proxy':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+for r in rows:
+    x = r["r"]
+    x["cpu_us"] = x["cpu_ticks"] * x["tick_us"] / max(x["requests"], 1)
+print(f"{'workload':<8} {'proxy':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU us/req':>10}")
 for w in ("get", "post1k"):
     for t in ("nginx", "portcullis"):
-        print(f"{w:<8} {t:<11} {med(t,w,'rps'):>9.0f} {med(t,w,'p50')/1000:>8.2f} {med(t,w,'p99')/1000:>8.2f} {med(t,w,'errors'):>7.0f}")
+        print(f"{w:<8} {t:<11} {med(t,w,'rps'):>9.0f} {med(t,w,'p50')/1000:>8.2f} {med(t,w,'p99')/1000:>8.2f} {med(t,w,'errors'):>7.0f} {med(t,w,'cpu_us'):>10.1f}")
     rps = med("portcullis", w, "rps") / med("nginx", w, "rps")
     p99 = med("portcullis", w, "p99") / med("nginx", w, "p99")
-    print(f"{w:<8} ratio portcullis/nginx: req/s x{rps:.2f}, p99 x{p99:.2f} (below 1 is better)")
+    cpu = med("portcullis", w, "cpu_us") / med("nginx", w, "cpu_us")
+    print(f"{w:<8} ratio portcullis/nginx: req/s x{rps:.2f}, p99 x{p99:.2f}, CPU/req x{cpu:.2f} (p99, CPU: below 1 is better)")
 PY
