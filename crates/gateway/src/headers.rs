@@ -282,6 +282,30 @@ pub(crate) fn new_request_id() -> HeaderValue {
     HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
+thread_local! {
+    /// The last listener port formatted for `X-Forwarded-Port` (a shared value: cloning it
+    /// neither allocates nor formats).
+    static PORT_VALUE: std::cell::RefCell<Option<(u16, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `port` as a header value, reused while the port stays the same.
+fn port_value(port: u16) -> HeaderValue {
+    PORT_VALUE.with(|cell| {
+        let Ok(mut cached) = cell.try_borrow_mut() else {
+            return HeaderValue::from(port);
+        };
+        match &*cached {
+            Some((p, v)) if *p == port => v.clone(),
+            _ => {
+                let v = HeaderValue::from(port);
+                *cached = Some((port, v.clone()));
+                v
+            }
+        }
+    })
+}
+
 /// Sets the `X-Forwarded-*`, `X-Real-IP` and `X-Request-ID` headers for the upstream request.
 /// Returns the request id used.
 pub(crate) fn set_forwarded(
@@ -335,10 +359,7 @@ pub(crate) fn set_forwarded(
         }
     }
     if !keep_incoming(headers, &X_FORWARDED_PORT) {
-        headers.insert(
-            X_FORWARDED_PORT.clone(),
-            HeaderValue::from(conn.local.port()),
-        );
+        headers.insert(X_FORWARDED_PORT.clone(), port_value(conn.local.port()));
     }
     match headers.get(&X_REQUEST_ID) {
         Some(v) if !v.is_empty() => v.clone(),

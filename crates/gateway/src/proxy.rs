@@ -25,7 +25,8 @@ pub(crate) const ACME_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// Per-request context carried to the response.
 struct Ctx {
-    event: AccessEvent,
+    /// Boxed from the start: the request future and the response body move it around.
+    event: Box<AccessEvent>,
     start: Instant,
     head_bytes: u64,
     req_stats: Option<Arc<BodyStats>>,
@@ -50,7 +51,7 @@ impl Gateway {
         let client = headers::resolve_client(&conn, req.headers(), global);
         let (host, raw_host) = headers::request_host(req.uri(), req.headers());
         let mut ctx = Ctx {
-            event: base_event(&req, &client, &host, &conn),
+            event: Box::new(base_event(&req, &client, &host, &conn)),
             start,
             head_bytes: head_size(&req),
             req_stats: None,
@@ -246,7 +247,7 @@ impl Gateway {
             .map(|(n, v)| n.as_str().len().saturating_add(v.len()).saturating_add(4))
             .fold(19usize, usize::saturating_add);
         resp.body_mut().set_finish(Finish {
-            event: Box::new(event),
+            event,
             start: ctx.start,
             sink: Arc::clone(&self.sink),
             req_stats: ctx.req_stats,
