@@ -314,9 +314,8 @@ impl Gateway {
         {
             parts.headers.insert(header::HOST, v);
         }
-        let request_id =
+        ctx.event.request_id =
             headers::set_forwarded(&mut parts.headers, conn, client, raw_host.as_deref());
-        ctx.event.request_id = request_id.to_str().unwrap_or_default().to_owned();
         let stats = Arc::new(BodyStats::default());
         ctx.req_stats = Some(Arc::clone(&stats));
         let waf_body = ctx.waf_body.take();
@@ -364,7 +363,8 @@ impl Gateway {
                 let pick = if attempt == 1 && pinned.is_some() {
                     pinned
                 } else {
-                    rt.pick(&input, &excluded, self.now_ms())
+                    let now = if attempt == 1 { now_ms } else { self.now_ms() };
+                    rt.pick(&input, &excluded, now)
                 };
                 let Some(i) = pick else {
                     break_err(&mut last_error);
