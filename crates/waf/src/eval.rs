@@ -29,6 +29,8 @@ type TransformCache = HashMap<(usize, usize, u32), Option<Vec<u8>>, BuildHasherD
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     captures: Vec<Vec<u8>>,
+    /// Match records, reused from link to link.
+    recs: Recs,
     /// Transformation cache: (value address, value length, transformation chain id) ->
     /// transformed value (`None`: the chain left the value unchanged). Only values borrowed
     /// from request/response data are cached (never collections or MATCHED_*), and the
@@ -67,10 +69,52 @@ fn cacheable(var: Var) -> bool {
     )
 }
 
+#[derive(Debug, Default)]
 struct MatchRec {
     name: String,
     value: Vec<u8>,
     captures: Option<Vec<Vec<u8>>>,
+}
+
+/// The matches of one chain link: the first `n` records of `pool`, whose buffers are reused
+/// from link to link (kept in [`Scratch`] between links).
+#[derive(Debug, Default)]
+pub(crate) struct Recs {
+    pool: Vec<MatchRec>,
+    n: usize,
+}
+
+impl Recs {
+    /// A cleared record to fill.
+    fn next(&mut self) -> &mut MatchRec {
+        if self.n == self.pool.len() {
+            self.pool.push(MatchRec::default());
+        }
+        let i = self.n;
+        self.n += 1;
+        // Invariant: `pool.len() > i` (pushed above when it was equal).
+        let r = &mut self.pool[i];
+        r.name.clear();
+        r.value.clear();
+        r.captures = None;
+        r
+    }
+
+    /// Records a match of `item` with value `v`.
+    fn add(&mut self, item: &Item<'_>, v: &[u8], captures: Option<Vec<Vec<u8>>>) {
+        let r = self.next();
+        item.write_name(&mut r.name);
+        r.value.extend_from_slice(v);
+        r.captures = captures;
+    }
+}
+
+/// Copies `src` into `dst`, reusing its buffers.
+fn copy_pair(dst: &mut (String, Vec<u8>), name: &str, value: &[u8]) {
+    dst.0.clear();
+    dst.0.push_str(name);
+    dst.1.clear();
+    dst.1.extend_from_slice(value);
 }
 
 /// The deadline is checked before every this many evaluated rules (reading the clock
@@ -167,11 +211,11 @@ fn rule_selected(m: &RuleMatch, rule: &Rule) -> bool {
 
 /// Evaluates a rule and its chain; true when every link matched.
 fn eval_rule(tx: &mut Transaction, starter: &Rule) -> bool {
-    tx.data.matched_vars.clear();
+    tx.data.matched_vars_len = 0;
     let mut link = Some(starter);
     while let Some(l) = link {
         if !eval_link(tx, starter, l) {
-            tx.data.matched_vars.clear();
+            tx.data.matched_vars_len = 0;
             return false;
         }
         if std::ptr::eq(l, starter)
@@ -276,7 +320,8 @@ fn transform_values<'v>(
 }
 
 fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
-    let mut recs: Vec<MatchRec> = Vec::new();
+    let mut recs = std::mem::take(&mut tx.scratch.recs);
+    recs.n = 0;
     let mut limit_hit = false;
     {
         let d = &tx.data;
@@ -284,13 +329,12 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
         let Scratch {
             captures: cap_buf,
             tcache,
+            ..
         } = &mut tx.scratch;
         match &link.operator {
-            None => recs.push(MatchRec {
-                name: String::new(),
-                value: Vec::new(),
-                captures: None,
-            }),
+            None => {
+                recs.next();
+            }
             Some(op) => {
                 let expanded = op
                     .macro_arg
@@ -302,7 +346,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                     .any(|(m, _)| rule_selected(m, starter));
                 let multi = link.actions.multi_match;
                 let capture = link.actions.capture;
-                let mut eval_value = |v: &[u8], item: &Item<'_>, recs: &mut Vec<MatchRec>| {
+                let mut eval_value = |v: &[u8], item: &Item<'_>, recs: &mut Recs| {
                     cap_buf.clear();
                     let matched = {
                         let mut ctx = OpContext {
@@ -316,11 +360,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                     };
                     if matched {
                         let captures = capture.then(|| std::mem::take(&mut *cap_buf));
-                        recs.push(MatchRec {
-                            name: item.name(),
-                            value: v.to_vec(),
-                            captures,
-                        });
+                        recs.add(item, v, captures);
                     }
                 };
                 for t in &link.targets {
@@ -393,10 +433,11 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
     if limit_hit {
         tx.data.regex_limit_exceeded = true;
     }
-    if recs.is_empty() {
+    if recs.n == 0 {
+        tx.scratch.recs = recs;
         return false;
     }
-    for rec in recs {
+    for rec in recs.pool.iter().take(recs.n) {
         if let Some(caps) = &rec.captures {
             let tx_col = &mut tx.data.cols[0];
             for (i, key) in CAPTURE_KEYS.iter().enumerate() {
@@ -422,10 +463,16 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
             tx.data.matched_var.extend_from_slice(&rec.value);
             tx.data.matched_var_name.clear();
             tx.data.matched_var_name.push_str(&rec.name);
-            tx.data.matched_vars.push((rec.name, rec.value));
+            let d = &mut tx.data;
+            match d.matched_vars.get_mut(d.matched_vars_len) {
+                Some(slot) => copy_pair(slot, &rec.name, &rec.value),
+                None => d.matched_vars.push((rec.name.clone(), rec.value.clone())),
+            }
+            d.matched_vars_len += 1;
         }
         run_setvars(tx, starter, link);
     }
+    tx.scratch.recs = recs;
     true
 }
 

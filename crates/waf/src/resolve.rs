@@ -50,20 +50,12 @@ pub(crate) struct Item<'a> {
 }
 
 impl Item<'_> {
-    /// `VAR` or `VAR:key`, as MATCHED_VAR_NAME shows it.
-    pub fn name(&self) -> String {
-        match &self.key {
-            None => self.var.name().to_owned(),
-            Some(k) => {
-                // Built by hand: `format!` costs several times more, once per match.
-                let name = self.var.name();
-                let key = String::from_utf8_lossy(k);
-                let mut s = String::with_capacity(name.len() + 1 + key.len());
-                s.push_str(name);
-                s.push(':');
-                s.push_str(&key);
-                s
-            }
+    /// Writes `VAR` or `VAR:key`, as MATCHED_VAR_NAME shows it, into `out`.
+    pub fn write_name(&self, out: &mut String) {
+        out.push_str(self.var.name());
+        if let Some(k) = &self.key {
+            out.push(':');
+            out.push_str(&String::from_utf8_lossy(k));
         }
     }
 }
@@ -344,7 +336,7 @@ pub(crate) fn resolve_into<'a>(
         Var::MatchedVar => scalar(t.var, b(&d.matched_var), out),
         Var::MatchedVarName => scalar(t.var, b(d.matched_var_name.as_bytes()), out),
         Var::MatchedVars | Var::MatchedVarsNames => {
-            for (name, value) in &d.matched_vars {
+            for (name, value) in d.matched_vars.get(..d.matched_vars_len).unwrap_or_default() {
                 if !sel.matches(name.as_bytes()) {
                     continue;
                 }

@@ -131,7 +131,10 @@ pub(crate) struct TxData {
     pub cols: [Collection; 7],
     pub matched_var: Vec<u8>,
     pub matched_var_name: String,
+    /// MATCHED_VARS: the first `matched_vars_len` entries (the rest are spare buffers kept
+    /// for reuse, so a match costs no allocation once a few rules have run).
     pub matched_vars: Vec<(String, Vec<u8>)>,
+    pub matched_vars_len: usize,
     pub highest_severity: Option<u8>,
     pub started: Option<Instant>,
     pub epoch: u64,
