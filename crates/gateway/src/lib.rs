@@ -47,6 +47,7 @@ mod body;
 mod event;
 pub mod global_limit;
 mod headers;
+pub mod insecure;
 mod limits;
 mod options;
 mod pool;
