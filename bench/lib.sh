@@ -89,6 +89,38 @@ backend_conf() { # port
   }"
 }
 
+plain_proxy_front() { # front-port backend-port access-log-directive
+  # nginx as a plain reverse proxy with ingress-nginx's proxy settings (keep-alive upstream, the
+  # X-Forwarded-*/X-Request-ID headers Portcullis sets, no buffering): the incumbent of
+  # proxy.sh and proxy_instr.sh.
+  nginx_conf nginx "$1" "
+  $3
+  client_max_body_size 1m;
+  client_body_buffer_size 8k;
+  upstream backend {
+    server $ADDR:$2;
+    keepalive 320;
+    keepalive_requests 10000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen $ADDR:$1;
+    location / {
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Request-ID \$request_id;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Port \$server_port;
+      proxy_buffering off;
+      proxy_pass http://backend;
+    }
+  }"
+}
+
 write_manifests() { # file backend-port host [ingress annotations as YAML lines, 4-space indented]
   local annotations=""
   [ -n "${4:-}" ] && annotations="  annotations:

@@ -35,32 +35,7 @@ if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"
 else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
 
 # ---- nginx front, ingress-nginx-like proxy settings ----
-nginx_conf nginx "$PORT_NGINX" "
-  $NGX_LOG
-  client_max_body_size 1m;
-  client_body_buffer_size 8k;
-  upstream backend {
-    server $ADDR:$PORT_BACKEND;
-    keepalive 320;
-    keepalive_requests 10000;
-    keepalive_timeout 60s;
-  }
-  server {
-    listen $ADDR:$PORT_NGINX;
-    location / {
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Request-ID \$request_id;
-      proxy_set_header X-Real-IP \$remote_addr;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Forwarded-Port \$server_port;
-      proxy_buffering off;
-      proxy_pass http://backend;
-    }
-  }" >"$RUN/nginx.conf"
+plain_proxy_front "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" >"$RUN/nginx.conf"
 
 # ---- Portcullis: the same route as ordinary manifests ----
 write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" bench.example.com

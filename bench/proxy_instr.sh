@@ -30,25 +30,8 @@ backend_conf "$PORT_BACKEND" >"$RUN/backend.conf"
 if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"; PC_LOG="$RUN/logs/portcullis.access.log"
 else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
 # nginx without a master process, so that the one process callgrind watches is the worker.
-nginx_conf nginx "$PORT_NGINX" "
-  $NGX_LOG
-  upstream backend { server $ADDR:$PORT_BACKEND; keepalive 320; keepalive_requests 10000; }
-  server {
-    listen $ADDR:$PORT_NGINX;
-    location / {
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Request-ID \$request_id;
-      proxy_set_header X-Real-IP \$remote_addr;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Forwarded-Port \$server_port;
-      proxy_buffering off;
-      proxy_pass http://backend;
-    }
-  }" | sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$RUN/nginx.conf"
+plain_proxy_front "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" |
+  sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$RUN/nginx.conf"
 write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" bench.example.com
 
 cat >"$RUN/wrk.lua" <<'LUA'
