@@ -7,6 +7,7 @@
 #   bench_rundir prefix             sets RUN (temp dir with tmp/ logs/ manifests/), cleanup trap
 #   nginx_conf name port body       an nginx main config (one worker, run-dir paths) on stdout
 #   backend_conf port               the fixed 100-byte-200 origin's nginx config on stdout
+#   proxy_front name port backend-port extra   nginx as an ingress-nginx-like reverse proxy on stdout
 #   write_manifests file port host [annotation-yaml]   Service + Endpoints + Ingress to the origin
 #   start name cmd...               runs cmd in the background, output in $RUN/logs/name.out
 #   wait_port port                  waits until something answers HTTP on the port (10 s)
@@ -89,22 +90,22 @@ backend_conf() { # port
   }"
 }
 
-plain_proxy_front() { # front-port backend-port access-log-directive
-  # nginx as a plain reverse proxy with ingress-nginx's proxy settings (keep-alive upstream, the
+proxy_front() { # name front-port backend-port extra-http-directives
+  # nginx as a reverse proxy with ingress-nginx's proxy settings (keep-alive upstream, the
   # X-Forwarded-*/X-Request-ID headers Portcullis sets, no buffering): the incumbent of
-  # proxy.sh and proxy_instr.sh.
-  nginx_conf nginx "$1" "
-  $3
+  # proxy.sh and proxy_instr.sh, and with ModSecurity directives added, of waf.sh.
+  nginx_conf "$1" "$2" "
+  $4
   client_max_body_size 1m;
   client_body_buffer_size 8k;
   upstream backend {
-    server $ADDR:$2;
+    server $ADDR:$3;
     keepalive 320;
     keepalive_requests 10000;
     keepalive_timeout 60s;
   }
   server {
-    listen $ADDR:$1;
+    listen $ADDR:$2;
     location / {
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
@@ -220,30 +221,7 @@ modsec_front() { # name port crs-setup rules-dir paranoia-variable paranoia
   modsec_rules "$1" "$3" "$4" "$5" "$6" >"$RUN/$1.rules.conf"
   [ "${ACCESS_LOG:-off}" = on ] && log="access_log $RUN/logs/$1.access.log;"
   echo "load_module $MODSEC_MODULE;"
-  nginx_conf "$1" "$2" "
-  $log
-  client_max_body_size 1m;
-  client_body_buffer_size 8k;
+  proxy_front "$1" "$2" "$BACKEND_PORT" "$log
   modsecurity on;
-  modsecurity_rules_file $RUN/$1.rules.conf;
-  upstream backend {
-    server $ADDR:$BACKEND_PORT;
-    keepalive 320;
-    keepalive_requests 10000;
-    keepalive_timeout 60s;
-  }
-  server {
-    listen $ADDR:$2;
-    location / {
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Request-ID \$request_id;
-      proxy_set_header X-Real-IP \$remote_addr;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_buffering off;
-      proxy_pass http://backend;
-    }
-  }"
+  modsecurity_rules_file $RUN/$1.rules.conf;"
 }

@@ -35,7 +35,7 @@ if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"
 else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
 
 # ---- nginx front, ingress-nginx-like proxy settings ----
-plain_proxy_front "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" >"$RUN/nginx.conf"
+proxy_front nginx "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" >"$RUN/nginx.conf"
 
 # ---- Portcullis: the same route as ordinary manifests ----
 write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" bench.example.com

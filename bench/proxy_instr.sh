@@ -30,7 +30,7 @@ backend_conf "$PORT_BACKEND" >"$RUN/backend.conf"
 if [ "$ACCESS_LOG" = on ]; then NGX_LOG="access_log $RUN/logs/nginx.access.log;"; PC_LOG="$RUN/logs/portcullis.access.log"
 else NGX_LOG="access_log off;"; PC_LOG=/dev/null; fi
 # nginx without a master process, so that the one process callgrind watches is the worker.
-plain_proxy_front "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" |
+proxy_front nginx "$PORT_NGINX" "$PORT_BACKEND" "$NGX_LOG" |
   sed 's/^daemon off;/daemon off;\nmaster_process off;/' >"$RUN/nginx.conf"
 write_manifests "$RUN/manifests/bench.yaml" "$PORT_BACKEND" bench.example.com
 
