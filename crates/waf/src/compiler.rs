@@ -88,7 +88,7 @@ pub fn compile(directives: &[Directive], loader: &dyn FileLoader) -> Result<Rule
         r.finalize();
         intern_chains(r, &mut chain_ids);
     }
-    Ok(RuleSet::new(rules, order, config, chain_ids.len()))
+    Ok(RuleSet::new(rules, order, config))
 }
 
 fn intern_chains(r: &mut Rule, ids: &mut HashMap<String, u32>) {

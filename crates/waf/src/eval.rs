@@ -40,10 +40,6 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    pub(crate) fn new(_transform_chains: usize) -> Scratch {
-        Scratch::default()
-    }
-
     /// Forgets cached transformations (at each phase start).
     pub(crate) fn new_phase(&mut self) {
         self.tcache.clear();

@@ -26,16 +26,10 @@ pub struct RuleSet {
     /// Per phase (index 1..=5) evaluation lists, in source order.
     pub(crate) phases: [Vec<Entry>; 6],
     pub(crate) config: Config,
-    pub(crate) transform_chains: usize,
 }
 
 impl RuleSet {
-    pub(crate) fn new(
-        rules: Vec<Rule>,
-        order: Vec<Entry>,
-        config: Config,
-        transform_chains: usize,
-    ) -> RuleSet {
+    pub(crate) fn new(rules: Vec<Rule>, order: Vec<Entry>, config: Config) -> RuleSet {
         let mut phases: [Vec<Entry>; 6] = Default::default();
         for e in order {
             match &e {
@@ -56,7 +50,6 @@ impl RuleSet {
             rules,
             phases,
             config,
-            transform_chains,
         }
     }
 

@@ -192,7 +192,7 @@ impl Transaction {
             ..TxData::default()
         };
         data.cols[0] = Collection::with_capacity(TX_CAPACITY);
-        let scratch = crate::eval::Scratch::new(rs.transform_chains);
+        let scratch = crate::eval::Scratch::default();
         Transaction {
             rs,
             data,
