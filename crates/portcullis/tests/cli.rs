@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::{free_addr, wait_until};
+use common::{free_addr, manifest, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
@@ -84,41 +84,6 @@ fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn manifest(host: &str, backend: SocketAddr) -> String {
-    format!(
-        r#"apiVersion: v1
-kind: Service
-metadata:
-  name: app
-  namespace: default
-  annotations:
-    portcullis.dev/endpoints: "{backend}"
-spec:
-  ports:
-    - port: 80
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: app
-  namespace: default
-spec:
-  ingressClassName: nginx
-  rules:
-    - host: {host}
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: app
-                port:
-                  number: 80
-"#
-    )
-}
-
 /// A backend answering every request with 200 and a fixed body, on its own thread.
 fn backend(body: &'static str) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -151,7 +116,7 @@ fn check_reports_file_and_line_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("good.yaml"),
-        manifest("a.test", free_addr()),
+        manifest("a.test", free_addr(), &[]),
     )
     .unwrap();
     std::fs::write(
@@ -186,7 +151,7 @@ fn serve_routes_and_reloads_rejecting_broken_changes() {
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let (one, two) = (backend("one"), backend("two"));
-    std::fs::write(dir.path().join("app.yaml"), manifest("app.test", one)).unwrap();
+    std::fs::write(dir.path().join("app.yaml"), manifest("app.test", one, &[])).unwrap();
     let server = serve(dir.path(), &[], state.path());
 
     assert_eq!(get(server.http, "app.test", "/"), (200, "one".into()));
@@ -199,7 +164,7 @@ fn serve_routes_and_reloads_rejecting_broken_changes() {
 
     // Fix it and point the Service elsewhere: applied without restart.
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
-    std::fs::write(dir.path().join("app.yaml"), manifest("app.test", two)).unwrap();
+    std::fs::write(dir.path().join("app.yaml"), manifest("app.test", two, &[])).unwrap();
     wait_until(Duration::from_secs(10), || {
         get(server.http, "app.test", "/") == (200, "two".into())
     });
@@ -313,11 +278,13 @@ fn serve_reports_limit_rejections_as_security_events_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let up = backend("up");
-    let denied = manifest("denied.test", up).replace(
-        "  name: app\n  namespace: default\nspec:\n  ingressClassName",
-        "  name: app\n  namespace: default\n  annotations:\n    \
-         nginx.ingress.kubernetes.io/denylist-source-range: \"127.0.0.0/8, ::1/128\"\n\
-         spec:\n  ingressClassName",
+    let denied = manifest(
+        "denied.test",
+        up,
+        &[(
+            "nginx.ingress.kubernetes.io/denylist-source-range",
+            "127.0.0.0/8, ::1/128",
+        )],
     );
     assert!(denied.contains("denylist-source-range"));
     std::fs::write(dir.path().join("app.yaml"), denied).unwrap();

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use globallimit::testing::RedisServer;
 
 mod common;
-use common::{free_addr, wait_until};
+use common::{free_addr, manifest, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 const HOST: &str = "limited.test";
@@ -119,42 +119,19 @@ fn backend() -> SocketAddr {
     addr
 }
 
-fn manifest(backend: SocketAddr) -> String {
-    format!(
-        r#"apiVersion: v1
-kind: Service
-metadata:
-  name: app
-  namespace: default
-  annotations:
-    portcullis.dev/endpoints: "{backend}"
-spec:
-  ports:
-    - port: 80
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: app
-  namespace: default
-  annotations:
-    nginx.ingress.kubernetes.io/global-rate-limit: "{LIMIT}"
-    nginx.ingress.kubernetes.io/global-rate-limit-window: "24h"
-    nginx.ingress.kubernetes.io/limit-req-status-code: "429"
-spec:
-  ingressClassName: nginx
-  rules:
-    - host: {HOST}
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: app
-                port:
-                  number: 80
-"#
+fn app_manifest(backend: SocketAddr) -> String {
+    let limit = LIMIT.to_string();
+    manifest(
+        HOST,
+        backend,
+        &[
+            ("nginx.ingress.kubernetes.io/global-rate-limit", &limit),
+            (
+                "nginx.ingress.kubernetes.io/global-rate-limit-window",
+                "24h",
+            ),
+            ("nginx.ingress.kubernetes.io/limit-req-status-code", "429"),
+        ],
     )
 }
 
@@ -196,7 +173,11 @@ fn two_gateways_share_one_limit_and_survive_redis_outage() {
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("manifests")).unwrap();
-    std::fs::write(dir.path().join("manifests/app.yaml"), manifest(backend())).unwrap();
+    std::fs::write(
+        dir.path().join("manifests/app.yaml"),
+        app_manifest(backend()),
+    )
+    .unwrap();
     // A patient Redis timeout: the test machine may be busy, and a timeout fails open.
     std::fs::write(
         dir.path().join("portcullis.yaml"),

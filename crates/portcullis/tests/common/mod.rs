@@ -22,3 +22,47 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) {
     }
     panic!("condition not reached within {limit:?}");
 }
+
+/// A Service `app` whose endpoint is `backend` and an Ingress `app` routing `host` to it, with
+/// `annotations` (name, value) on the Ingress.
+pub fn manifest(host: &str, backend: SocketAddr, annotations: &[(&str, &str)]) -> String {
+    let mut ann = String::new();
+    if !annotations.is_empty() {
+        ann.push_str("  annotations:\n");
+        for (k, v) in annotations {
+            ann.push_str(&format!("    {k}: \"{v}\"\n"));
+        }
+    }
+    format!(
+        r#"apiVersion: v1
+kind: Service
+metadata:
+  name: app
+  namespace: default
+  annotations:
+    portcullis.dev/endpoints: "{backend}"
+spec:
+  ports:
+    - port: 80
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app
+  namespace: default
+{ann}spec:
+  ingressClassName: nginx
+  rules:
+    - host: {host}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: app
+                port:
+                  number: 80
+"#
+    )
+}
