@@ -37,12 +37,15 @@ pub(crate) struct Scratch {
     /// cache is cleared at the start of every phase, so an address always names the same
     /// bytes while an entry lives.
     tcache: TransformCache,
+    /// Rule screening summaries of the current phase.
+    pub(crate) screen: crate::screen::ScreenState,
 }
 
 impl Scratch {
     /// Forgets cached transformations (at each phase start).
     pub(crate) fn new_phase(&mut self) {
         self.tcache.clear();
+        self.screen.new_phase();
     }
 }
 
@@ -171,6 +174,14 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
                 }
             }
         }
+        if rs
+            .screen
+            .cannot_match(idx, &tx.data, &mut tx.scratch.screen)
+        {
+            #[cfg(debug_assertions)]
+            debug_check_screen(tx, rule);
+            continue;
+        }
         if !eval_rule(tx, rule) {
             continue;
         }
@@ -185,6 +196,17 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
             break;
         }
     }
+}
+
+/// Debug builds (the tests) evaluate every screened-out rule anyway and fail loudly if it
+/// matches: the screen must only skip rules that cannot match.
+#[cfg(debug_assertions)]
+fn debug_check_screen(tx: &mut Transaction, rule: &Rule) {
+    assert!(
+        !eval_rule(tx, rule),
+        "rule {} was screened out but matches (screen.rs is unsound)",
+        rule.id
+    );
 }
 
 fn is_removed(tx: &Transaction, rule: &Rule) -> bool {

@@ -27,6 +27,7 @@ mod overlay;
 mod resolve;
 mod rule;
 mod ruleset;
+mod screen;
 mod transaction;
 pub mod transformations;
 mod util;

@@ -83,6 +83,15 @@ pub trait Operator: Send + Sync + fmt::Debug {
     /// Does now the work deferred to the first evaluation (regular expression compilation,
     /// phrase-set automata); the default has nothing to do.
     fn precompile(&self) {}
+
+    /// Literals one of which every input this operator matches contains (compared ASCII
+    /// case-insensitively), and the shortest input it can match. `None` (the default) when
+    /// the operator cannot say; it then always runs. Rules whose operator answers are
+    /// screened before evaluation (`screen.rs`), so an answer must never exclude an input
+    /// the operator would match.
+    fn required_literals(&self) -> Option<(&[Vec<u8>], usize)> {
+        None
+    }
 }
 
 /// What building an operator may need: data files for `@pmFromFile`, `@ipMatchFromFile`.

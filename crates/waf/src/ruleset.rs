@@ -26,6 +26,8 @@ pub struct RuleSet {
     /// Per phase (index 1..=5) evaluation lists, in source order.
     pub(crate) phases: [Vec<Entry>; 6],
     pub(crate) config: Config,
+    /// Rule screening tables ([`crate::screen`]).
+    pub(crate) screen: crate::screen::ScreenIndex,
 }
 
 impl RuleSet {
@@ -46,10 +48,12 @@ impl RuleSet {
                 }
             }
         }
+        let screen = crate::screen::ScreenIndex::build(&rules);
         RuleSet {
             rules,
             phases,
             config,
+            screen,
         }
     }
 
@@ -86,6 +90,7 @@ impl RuleSet {
     /// callers that prefer paying at load time over a slower first request (compilation is
     /// lazy by default: at paranoia level 1 most CRS regexes are never needed). Idempotent.
     pub fn precompile(&self) {
+        self.screen.precompile();
         for rule in &self.rules {
             let mut link = Some(rule);
             while let Some(l) = link {
@@ -95,6 +100,11 @@ impl RuleSet {
                 link = l.chain.as_deref();
             }
         }
+    }
+
+    /// Number of rules screened before evaluation (see `screen.rs`).
+    pub fn screened_rule_count(&self) -> usize {
+        self.screen.screened_rules()
     }
 
     /// Number of compiled rules (chain starters).

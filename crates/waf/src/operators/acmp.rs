@@ -158,6 +158,11 @@ impl Acmp {
     }
 
     /// Builds the screen now (it is otherwise built on first use).
+    /// The phrases, as given.
+    pub(crate) fn phrases(&self) -> &[Vec<u8>] {
+        &self.phrases
+    }
+
     pub(crate) fn precompile(&self) {
         if !self.phrases.is_empty() {
             let _ = self.screen();

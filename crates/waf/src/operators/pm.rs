@@ -34,6 +34,13 @@ impl Operator for Pm {
         self.matcher.precompile();
     }
 
+    fn required_literals(&self) -> Option<(&[Vec<u8>], usize)> {
+        // Every match is a case-insensitive occurrence of a phrase (see `acmp`).
+        let phrases = self.matcher.phrases();
+        let min = phrases.iter().map(Vec::len).min()?;
+        Some((phrases, min))
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         match self.matcher.find(input) {
             Some(text) => {

@@ -375,6 +375,14 @@ impl Operator for Rx {
         }
     }
 
+    fn required_literals(&self) -> Option<(&[Vec<u8>], usize)> {
+        let p = self.pattern.as_ref()?;
+        match (&p.engine, &p.required) {
+            (Engine::Lazy(_), Some(lits)) => Some((lits.as_slice(), p.min_len)),
+            _ => None,
+        }
+    }
+
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         if let Some(p) = &self.pattern {
             return p.evaluate(ctx, input);
