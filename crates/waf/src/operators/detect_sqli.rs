@@ -9,6 +9,8 @@
 //!
 //! Example: `SecRule ARGS "@detectSQLi" "id:942100,capture,..."`
 
+use libinjectionrs::{SqliFlags, SqliState};
+
 use super::{BuildContext, OpContext, Operator, OperatorError, set_captures};
 
 /// Compiled `@detectSQLi`.
@@ -25,11 +27,14 @@ pub(crate) fn build(
 
 impl Operator for DetectSqli {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        let result = libinjectionrs::detect_sqli(input);
-        if !result.is_injection() {
+        // What `libinjectionrs::detect_sqli` does, except that the fingerprint is computed
+        // again (a second tokenization) only for a match, where the capture needs it.
+        let mut state = SqliState::new(input, SqliFlags::FLAG_NONE);
+        if !state.detect() {
             return false;
         }
-        if let Some(fp) = &result.fingerprint {
+        if ctx.captures.is_some() {
+            let fp = state.get_fingerprint();
             set_captures(ctx, [fp.as_str().as_bytes()]);
         }
         true

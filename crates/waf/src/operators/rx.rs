@@ -69,6 +69,9 @@ pub(crate) struct Pattern {
     min_len: usize,
     /// Literals every match contains one of ([`required`]); `None`: no useful set.
     required: Option<Vec<Vec<u8>>>,
+    /// The pattern is `^.*$`: with `.` matching new lines it matches every input whole
+    /// (CRS 920450 captures each header name this way), answered without a regex.
+    whole: bool,
     engine: Engine,
 }
 
@@ -150,6 +153,7 @@ impl Pattern {
             Err(e) => return Err(e.to_string()),
         };
         Ok(Self {
+            whole: translated == "^.*$",
             translated,
             caret,
             min_len,
@@ -185,6 +189,13 @@ impl Pattern {
     pub(crate) fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         if input.len() < self.min_len {
             return false;
+        }
+        if self.whole {
+            if let Some(caps) = ctx.captures.as_deref_mut() {
+                caps.clear();
+                caps.push(input.to_vec());
+            }
+            return true;
         }
         match &self.engine {
             Engine::Lazy(cell) => match cell.get_or_init(|| self.compile()) {
@@ -437,6 +448,28 @@ mod tests {
                 eval(build_op("rx", arg).as_ref(), input),
                 *want,
                 "{arg:?} {input:?}"
+            );
+        }
+    }
+
+    /// `^.*$` is answered without the regex; the answer and capture are the regex's.
+    #[test]
+    fn whole_input_pattern() {
+        let fast = build_op("rx", "^.*$");
+        let slow = build_op("rx", "^(?:.*)$");
+        for input in [
+            &b""[..],
+            b"x",
+            b"Host",
+            b"a\nb",
+            b"x\n",
+            b"\n",
+            b"\xff\x00z",
+        ] {
+            assert_eq!(
+                eval_capture(fast.as_ref(), input),
+                eval_capture(slow.as_ref(), input),
+                "{input:?}"
             );
         }
     }
