@@ -24,6 +24,10 @@ pub(crate) fn build(
 
 impl Operator for DetectXss {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
+        // A lone word or number holds no markup (see `one_token`; tested there for XSS too).
+        if super::detect_sqli::one_token(input) {
+            return false;
+        }
         if !libinjectionrs::detect_xss(input).is_injection() {
             return false;
         }
