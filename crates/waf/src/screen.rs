@@ -456,12 +456,14 @@ impl ScreenState {
                     return;
                 }
                 values.clear();
-                if transformed(v, &src.transforms, src.multi, values) {
-                    for t in values.iter() {
-                        longest = longest.max(t.len());
-                        ix.scan(ac, t, sum);
-                    }
-                } else {
+                let changed = transformed(v, &src.transforms, src.multi, values);
+                for t in values.iter() {
+                    longest = longest.max(t.len());
+                    ix.scan(ac, t, sum);
+                }
+                if !changed || src.multi {
+                    // The value itself is what the rule sees (unchanged), or one of the
+                    // values it sees (multiMatch evaluates the original too).
                     longest = longest.max(v.len());
                     or_raw(sum, at);
                 }

@@ -474,3 +474,37 @@ fn deadline_cuts_a_phase_midway() {
     assert!(tx.deadline_exceeded(), "{n} rules ran");
     assert!((15..200).contains(&n), "{n} rules ran");
 }
+
+/// Rules screened before evaluation (`screen.rs`) still match whenever their operator would:
+/// literals created by a transformation, hidden by case, in the original value of a
+/// multiMatch rule, found by `@pm`; and the screen does skip rules whose literals are absent.
+/// (Debug builds also evaluate every skipped rule and fail if it matches.)
+#[test]
+fn screened_rules_match_exactly_when_they_should() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRule ARGS "@rx a%41" "id:10,phase:1,pass,log,t:urlDecode,multiMatch"
+SecRule ARGS "@rx union" "id:11,phase:1,pass,log,t:removeWhitespace"
+SecRule ARGS "@rx select" "id:12,phase:1,pass,log,t:lowercase"
+SecRule REQUEST_HEADERS "@pm evilbot sqlmap" "id:13,phase:1,pass,log"
+SecRule ARGS "@rx zzz" "id:14,phase:1,pass,log"
+SecRule REQUEST_HEADERS:Referer "@rx evilbot" "id:15,phase:1,pass,log"
+SecRule ARGS_NAMES "@rx unionselect" "id:16,phase:1,pass,log"
+SecRule ARGS "@rx union" "id:17,phase:2,pass,log,t:none"
+"#,
+    );
+    assert!(
+        rs.screened_rule_count() >= 7,
+        "{}",
+        rs.screened_rule_count()
+    );
+    let tx = get(
+        &rs,
+        "/?a=a%2541&b=un+ion&c=SeLeCt&unionselec=1",
+        &[("User-Agent", "x EvilBot y")],
+    );
+    assert_eq!(ids(&tx), vec![10, 11, 12, 13]);
+}
