@@ -20,6 +20,14 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, CrsCommand, WafCommand};
 
+/// mimalloc instead of glibc malloc: the proxy path makes ~40 short-lived allocations per
+/// request (header maps, hyper read buffers, the access event) and the WAF many more.
+/// Measured with callgrind (docs/performance.md): proxied GET 52.5k -> 48.1k instructions
+/// per request (-8 %), POST 1 KiB -8 %; CRS evaluation of a benign GET -8 %, of an SQLi
+/// GET -10 %.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_diagnostics();
