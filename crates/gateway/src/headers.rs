@@ -167,8 +167,15 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if !any {
         return;
     }
-    if present.first() == Some(&true) {
-        // Names listed in `Connection` (`keep-alive` and the like are removed below anyway).
+    // Names listed in `Connection` (`keep-alive` and the like are removed below anyway);
+    // the usual lone `keep-alive` or `close` names none.
+    let lists_names = || {
+        headers.get_all(header::CONNECTION).iter().any(|v| {
+            let v = v.as_bytes();
+            !(v.eq_ignore_ascii_case(b"keep-alive") || v.eq_ignore_ascii_case(b"close"))
+        })
+    };
+    if present.first() == Some(&true) && lists_names() {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
@@ -377,7 +384,8 @@ pub(crate) fn set_forwarded(
             if let Ok(v) = HeaderValue::from_bytes(&id) {
                 headers.insert(X_REQUEST_ID.clone(), v);
             }
-            id.iter().copied().map(char::from).collect()
+            // Hex digits are ASCII: one copy, no per-char UTF-8 encoding.
+            String::from_utf8(id.to_vec()).unwrap_or_default()
         }
     }
 }

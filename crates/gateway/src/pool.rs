@@ -236,6 +236,7 @@ impl Pool {
             stall: None,
         };
         let (sender, conn) = http1::Builder::new()
+            .writev(false)
             .handshake(TokioIo::new(io))
             .await
             .map_err(ConnectError::Http)?;

@@ -85,6 +85,9 @@ impl Gateway {
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
+                // One flattened `write` per response instead of a `writev` of head and body
+                // pieces (docs/performance.md).
+                .writev(false)
                 .timer(TokioTimer::new())
                 .header_read_timeout(options.header_read_timeout)
                 .max_buf_size(options.max_header_bytes.max(8192))
