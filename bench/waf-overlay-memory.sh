@@ -11,12 +11,14 @@
 # Prints VmRSS (now) and VmHWM (peak, including the CRS compilation) after one benign
 # request and one probe of the Ingress's own rule per Ingress.
 # Needs: nginx (the origin) curl. Env (defaults): N=200 CRS4=../shared/crs PORTCULLIS=binary
-# OWN_RULE=1 (0: no SecRule of its own, so only the overlays differ)
+# OWN_RULE=1 (0: no SecRule of its own, so only the overlays differ) WAF=1 (0: the same
+# Ingresses with no WAF annotation at all, the baseline for what an Ingress costs without WAF)
 set -euo pipefail
 
 BENCH_NAME=bench/waf-overlay-memory.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-N=${N:-200} OWN_RULE=${OWN_RULE:-1}
+N=${N:-200} OWN_RULE=${OWN_RULE:-1} WAF=${WAF:-1}
+[ "$WAF" = 1 ] || OWN_RULE=0
 CRS4=${CRS4:-$BENCH_ROOT/../shared/crs}
 BACKEND_PORT=19590 PORT_FRONT=19591
 
@@ -34,6 +36,20 @@ REMOVABLE=(920350 920420 930120 932160 941100 942100 942200 949110 953100 913100
 own_rule() { # i -> the Ingress's own SecRule line (none with OWN_RULE=0)
   [ "$OWN_RULE" = 1 ] || return 0
   echo "      SecRule ARGS:probe \"@streq app$1\" \"id:$((10000 + $1)),phase:1,deny,status:406,log,msg:'app$1 own rule'\""
+}
+
+annotations() { # i -> the Ingress's WAF annotations (none with WAF=0)
+  [ "$WAF" = 1 ] || { echo "  annotations: {}"; return 0; }
+  cat <<YAML
+  annotations:
+    nginx.ingress.kubernetes.io/enable-modsecurity: "true"
+    nginx.ingress.kubernetes.io/modsecurity-snippet: |
+      SecRuleEngine On
+      SecAction "id:900110,phase:1,pass,nolog,setvar:tx.inbound_anomaly_score_threshold=$((5 + $1 % 50))"
+      SecRuleRemoveById ${REMOVABLE[$(($1 % ${#REMOVABLE[@]}))]}
+      SecRuleUpdateTargetById 942100 "!ARGS:token$1"
+$(own_rule "$1")
+YAML
 }
 
 ingresses() { # count -> manifests on stdout
@@ -60,14 +76,7 @@ kind: Ingress
 metadata:
   name: app$i
   namespace: default
-  annotations:
-    nginx.ingress.kubernetes.io/enable-modsecurity: "true"
-    nginx.ingress.kubernetes.io/modsecurity-snippet: |
-      SecRuleEngine On
-      SecAction "id:900110,phase:1,pass,nolog,setvar:tx.inbound_anomaly_score_threshold=$((5 + i % 50))"
-      SecRuleRemoveById ${REMOVABLE[$((i % ${#REMOVABLE[@]}))]}
-      SecRuleUpdateTargetById 942100 "!ARGS:token$i"
-$(own_rule "$i")
+$(annotations "$i")
 spec:
   ingressClassName: nginx
   rules:
