@@ -167,6 +167,11 @@ pub(crate) struct TxState {
     pub deadline_exceeded: bool,
 }
 
+/// Room made for matched rules up front: CRS v4 records 80-90 per benign request at PL1
+/// (paranoia-level skips and setup rules, most unlogged), and growing the vector there cost
+/// more than this one allocation.
+const MATCHED_CAPACITY: usize = 96;
+
 /// Room made in TX up front (CRS v4 sets about 100 variables per request).
 const TX_CAPACITY: usize = 128;
 
@@ -193,11 +198,12 @@ impl Transaction {
         };
         data.cols[0] = Collection::with_capacity(TX_CAPACITY);
         let scratch = crate::eval::Scratch::default();
+        let matched = Vec::with_capacity(MATCHED_CAPACITY.min(rs.rules.len()));
         Transaction {
             rs,
             data,
             state: TxState::default(),
-            matched: Vec::new(),
+            matched,
             interruption: None,
             scratch,
         }
