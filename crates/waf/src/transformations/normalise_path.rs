@@ -15,13 +15,28 @@ pub fn normalise_path_win(input: &[u8]) -> Cow<'_, [u8]> {
     normalise(input, true)
 }
 
+/// Whether ModSecurity's algorithm could rewrite `input`: a backslash (Windows form), a
+/// repeated slash, a trailing slash, or a dot that ends the input or comes before a slash
+/// (a dot inside a name, as in `json.user.name` or `example.com`, is never a `.`/`..`
+/// segment: the algorithm only looks at a dot when a separator or the end follows it).
+/// `fast_path_is_exact` checks every short input over `a . / \`.
+fn needs(input: &[u8], win: bool) -> bool {
+    (win && input.contains(&b'\\'))
+        || input.windows(2).any(|w| w == b"//" || w == b"./")
+        || input.ends_with(b"/")
+        || input.ends_with(b".")
+}
+
 fn normalise(input: &[u8], win: bool) -> Cow<'_, [u8]> {
-    let needs = input.iter().any(|&b| b == b'.' || (win && b == b'\\'))
-        || input.windows(2).any(|w| w == b"//")
-        || input.ends_with(b"/");
-    if input.is_empty() || !needs {
-        // Nothing ModSecurity would rewrite: no dot segment candidates, no backslashes,
-        // no repeated slashes, no trailing slash.
+    if input.is_empty() || !needs(input, win) {
+        return Cow::Borrowed(input);
+    }
+    normalise_always(input, win)
+}
+
+/// The algorithm itself (ModSecurity's `normalize_path_inplace`).
+fn normalise_always(input: &[u8], win: bool) -> Cow<'_, [u8]> {
+    if input.is_empty() {
         return Cow::Borrowed(input);
     }
     let mut buf = input.to_vec();
@@ -140,6 +155,36 @@ fn normalise(input: &[u8], win: bool) -> Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::super::common::assert_table;
+
+    /// Inputs the fast path passes through unchanged are unchanged by the algorithm too:
+    /// every string of up to 8 bytes over `a . / \\`, in both forms.
+    #[test]
+    fn fast_path_is_exact() {
+        let alphabet = [b'a', b'.', b'/', b'\\'];
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut level: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..8 {
+            let next: Vec<Vec<u8>> = level
+                .iter()
+                .flat_map(|p| {
+                    alphabet.iter().map(move |c| {
+                        let mut v = p.clone();
+                        v.push(*c);
+                        v
+                    })
+                })
+                .collect();
+            inputs.extend(next.iter().cloned());
+            level = next;
+        }
+        for win in [false, true] {
+            for v in &inputs {
+                if !super::needs(v, win) {
+                    assert_eq!(&*super::normalise_always(v, win), &v[..], "{v:?} win={win}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn table() {
