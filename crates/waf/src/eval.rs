@@ -337,6 +337,27 @@ fn transform_values<'v>(
     }
 }
 
+/// The lower-cased key when `link` reads exactly one TX element with no transformation,
+/// exclusion, multiMatch or capture: it then yields at most one item, the element as stored.
+fn single_tx_key(link: &Rule) -> Option<&str> {
+    match link.targets.as_slice() {
+        [
+            crate::variables::Target {
+                var: Var::Tx,
+                sel: crate::variables::Sel::Key { lower, .. },
+                count: false,
+            },
+        ] if link.transforms.is_empty()
+            && link.exclusions.is_empty()
+            && !link.actions.multi_match
+            && !link.actions.capture =>
+        {
+            Some(lower)
+        }
+        _ => None,
+    }
+}
+
 fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
     let mut recs = std::mem::take(&mut tx.scratch.recs);
     recs.n = 0;
@@ -381,69 +402,83 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                         recs.add(item, v, captures);
                     }
                 };
-                for t in &link.targets {
-                    resolve::resolve(
-                        d,
-                        Some(starter),
-                        t,
-                        &mut each(|item: Item<'_>| {
-                            let key = item.key.as_deref();
-                            if link.exclusions.iter().any(|e| e.excludes(item.var, key))
-                                || (has_runtime_excl
-                                    && state.removed_targets.iter().any(|(m, e)| {
-                                        rule_selected(m, starter) && e.excludes(item.var, key)
-                                    }))
-                            {
-                                return;
-                            }
-                            if let Some(id) = &link.transform_identity
-                                && item.value.iter().all(|b| id[usize::from(*b)])
-                            {
-                                // The chain would return the value unchanged (and multiMatch
-                                // would see no other value).
-                                eval_value(&item.value, &item, &mut recs);
-                                return;
-                            }
-                            if multi {
-                                let mut values = Vec::new();
-                                transform_values(
-                                    item.value.clone(),
-                                    &link.transforms,
-                                    true,
-                                    &mut values,
-                                );
-                                for v in &values {
-                                    eval_value(v, &item, &mut recs);
-                                }
-                            } else if let (Cow::Borrowed(raw), false) =
-                                (&item.value, link.transforms.is_empty())
-                            {
-                                // A short value runs one transformation faster than a cache
-                                // lookup; longer chains (the XSS rules' six) are cached.
-                                if (raw.len() < 64 && link.transforms.len() < CACHE_MIN_CHAIN)
-                                    || !cacheable(item.var)
+                if let Some(lower) = single_tx_key(link)
+                    && !has_runtime_excl
+                {
+                    // One TX element, as is (CRS's paranoia-level skips and anomaly checks):
+                    // the generic walk below would yield the same single item.
+                    if let Some((k, v)) = d.cols.first().and_then(|c| c.get(lower)) {
+                        let item = Item {
+                            var: Var::Tx,
+                            key: Some(Cow::Borrowed(k.as_bytes())),
+                            value: Cow::Borrowed(v),
+                        };
+                        eval_value(v, &item, &mut recs);
+                    }
+                } else {
+                    for t in &link.targets {
+                        resolve::resolve(
+                            d,
+                            Some(starter),
+                            t,
+                            &mut each(|item: Item<'_>| {
+                                let key = item.key.as_deref();
+                                if link.exclusions.iter().any(|e| e.excludes(item.var, key))
+                                    || (has_runtime_excl
+                                        && state.removed_targets.iter().any(|(m, e)| {
+                                            rule_selected(m, starter) && e.excludes(item.var, key)
+                                        }))
                                 {
-                                    let v = transform_one(raw, &link.transforms);
-                                    eval_value(&v, &item, &mut recs);
                                     return;
                                 }
-                                let key =
-                                    (raw.as_ptr() as usize, raw.len(), link.transform_chain_id);
-                                let cached =
-                                    tcache.entry(key).or_insert_with(|| {
+                                if let Some(id) = &link.transform_identity
+                                    && item.value.iter().all(|b| id[usize::from(*b)])
+                                {
+                                    // The chain would return the value unchanged (and multiMatch
+                                    // would see no other value).
+                                    eval_value(&item.value, &item, &mut recs);
+                                    return;
+                                }
+                                if multi {
+                                    let mut values = Vec::new();
+                                    transform_values(
+                                        item.value.clone(),
+                                        &link.transforms,
+                                        true,
+                                        &mut values,
+                                    );
+                                    for v in &values {
+                                        eval_value(v, &item, &mut recs);
+                                    }
+                                } else if let (Cow::Borrowed(raw), false) =
+                                    (&item.value, link.transforms.is_empty())
+                                {
+                                    // A short value runs one transformation faster than a cache
+                                    // lookup; longer chains (the XSS rules' six) are cached.
+                                    if (raw.len() < 64 && link.transforms.len() < CACHE_MIN_CHAIN)
+                                        || !cacheable(item.var)
+                                    {
+                                        let v = transform_one(raw, &link.transforms);
+                                        eval_value(&v, &item, &mut recs);
+                                        return;
+                                    }
+                                    let key =
+                                        (raw.as_ptr() as usize, raw.len(), link.transform_chain_id);
+                                    let cached = tcache.entry(key).or_insert_with(|| {
                                         match transform_one(raw, &link.transforms) {
                                             Cow::Owned(o) => Some(o),
                                             Cow::Borrowed(_) => None,
                                         }
                                     });
-                                let v: &[u8] = cached.as_deref().unwrap_or(raw);
-                                eval_value(v, &item, &mut recs);
-                            } else {
-                                let v = transform_one(&item.value, &link.transforms);
-                                eval_value(&v, &item, &mut recs);
-                            }
-                        }),
-                    );
+                                    let v: &[u8] = cached.as_deref().unwrap_or(raw);
+                                    eval_value(v, &item, &mut recs);
+                                } else {
+                                    let v = transform_one(&item.value, &link.transforms);
+                                    eval_value(&v, &item, &mut recs);
+                                }
+                            }),
+                        );
+                    }
                 }
             }
         }
