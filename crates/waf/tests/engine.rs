@@ -508,3 +508,33 @@ SecRule ARGS "@rx union" "id:17,phase:2,pass,log,t:none"
     );
     assert_eq!(ids(&tx), vec![10, 11, 12, 13]);
 }
+
+/// Which rules the screen may skip: only a non-negated operator with required literals, no
+/// macro argument, over request/response collections (XML only while no XML body is parsed).
+#[test]
+fn screenable_rules() {
+    if !have_ops() {
+        return;
+    }
+    let count = |text: &str| compile(text).screened_rule_count();
+    assert_eq!(count(r#"SecRule ARGS "@rx union" "id:1,phase:2,pass""#), 1);
+    assert_eq!(
+        count(r#"SecRule REQUEST_HEADERS|XML:/* "@pm a bb" "id:1,phase:2,pass""#),
+        1
+    );
+    assert_eq!(count(r#"SecRule ARGS "!@rx union" "id:1,phase:2,pass""#), 0);
+    assert_eq!(count(r#"SecRule &ARGS "@rx 5" "id:1,phase:2,pass""#), 0);
+    assert_eq!(
+        count(r#"SecRule ARGS|TX:foo "@rx union" "id:1,phase:2,pass""#),
+        0
+    );
+    assert_eq!(
+        count(r#"SecRule ARGS "@rx %{tx.x}" "id:1,phase:2,pass""#),
+        0
+    );
+    assert_eq!(count(r#"SecRule ARGS "@rx ." "id:1,phase:2,pass""#), 0);
+    assert_eq!(
+        count(r#"SecRule ARGS "@detectSQLi" "id:1,phase:2,pass""#),
+        0
+    );
+}
