@@ -551,13 +551,7 @@ mod tests {
             &["compressWhitespace"],
             &["normalizePath", "lowercase"],
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
         for names in chains {
             let c = chain(names);
             let touch = touch_set(&c);

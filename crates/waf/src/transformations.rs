@@ -192,13 +192,7 @@ mod tests {
     /// unchanged (pseudo-random values over the safe bytes, and each safe byte alone).
     #[test]
     fn identity_tables_hold() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::xorshift(0x9e37_79b9_7f4a_7c15);
         for (name, f) in TRANSFORMATIONS {
             let Some(table) = identity_bytes([*name]) else {
                 continue;

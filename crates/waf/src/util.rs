@@ -97,6 +97,17 @@ pub fn civil(epoch: u64) -> (i64, u32, u32, u32, u32, u32, u32) {
     (year, month, day, hour, min, sec, wday)
 }
 
+/// A deterministic xorshift64 generator for property tests (same seed, same sequence).
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,13 +100,7 @@ mod tests {
             inputs.push(w.as_bytes().to_vec());
         }
         assert!(inputs.len() > 1000, "{}", inputs.len());
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::xorshift(0x9e37_79b9_7f4a_7c15);
         let letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
         let word = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
         for _ in 0..20_000 {
