@@ -409,10 +409,17 @@ pub(crate) fn resolve<'a>(d: &'a TxData, rule: Option<&Rule>, t: &Target, out: &
     if t.count {
         let mut n = 0usize;
         resolve_into(d, rule, t, &mut each(|_| n += 1));
+        // Counts are nearly always one digit (CRS's `&TX:x "@eq 0"` setup checks): those
+        // borrow a static text instead of allocating one.
+        const DIGITS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
+        let value = match DIGITS.get(n) {
+            Some(d) => Cow::Borrowed(*d),
+            None => Cow::Owned(n.to_string().into_bytes()),
+        };
         out.push(Item {
             var: t.var,
             key: None,
-            value: Cow::Owned(n.to_string().into_bytes()),
+            value,
         });
     } else {
         resolve_into(d, rule, t, out);
