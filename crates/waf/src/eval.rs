@@ -290,7 +290,7 @@ fn push_match(tx: &mut Transaction, rule: &Rule, disruptive: bool) {
 }
 
 /// Applies the transformation chain and returns the final value.
-fn transform_one<'v>(value: &'v [u8], chain: &[(String, Transform)]) -> Cow<'v, [u8]> {
+pub(crate) fn transform_one<'v>(value: &'v [u8], chain: &[(String, Transform)]) -> Cow<'v, [u8]> {
     let mut cur = Cow::Borrowed(value);
     for (_, f) in chain {
         let next = match f(&cur) {
@@ -306,7 +306,7 @@ fn transform_one<'v>(value: &'v [u8], chain: &[(String, Transform)]) -> Cow<'v, 
 
 /// Applies the transformation chain; pushes the final value (or, with multiMatch, every
 /// distinct intermediate value including the original).
-fn transform_values<'v>(
+pub(crate) fn transform_values<'v>(
     value: Cow<'v, [u8]>,
     chain: &[(String, Transform)],
     multi: bool,

@@ -89,7 +89,7 @@ fn screenable_var(var: Var) -> bool {
 struct Source {
     var: Var,
     /// The chain (empty: values as they are).
-    transforms: Vec<Transform>,
+    transforms: Vec<(String, Transform)>,
     /// With `multiMatch`, every intermediate value is scanned too.
     multi: bool,
     /// Bytes that may make the chain change a value other than by ASCII case (all bytes
@@ -203,7 +203,7 @@ impl ScreenIndex {
                     let id = *source_ids.entry(key).or_insert_with(|| {
                         sources.push(Source {
                             var,
-                            transforms: rule.transforms.iter().map(|(_, f)| *f).collect(),
+                            transforms: rule.transforms.clone(),
                             multi,
                             touch: touch_set(&rule.transforms),
                         });
@@ -335,8 +335,6 @@ pub(crate) struct ScreenState {
     /// `raw_hits`.
     raw_values: Vec<(ByteSet, usize)>,
     raw_hits: Vec<u64>,
-    /// Reused buffer for transformed values.
-    values: Vec<Vec<u8>>,
 }
 
 impl ScreenState {
@@ -421,7 +419,6 @@ impl ScreenState {
             max_len,
             raw_values,
             raw_hits,
-            values,
             ..
         } = self;
         let Some(sum) = hits.get_mut(i * words..(i + 1) * words) else {
@@ -455,17 +452,31 @@ impl ScreenState {
                 if !raw_values.get(at).is_some_and(|(set, _)| touched(set)) {
                     return;
                 }
-                values.clear();
-                let changed = transformed(v, &src.transforms, src.multi, values);
-                for t in values.iter() {
-                    longest = longest.max(t.len());
-                    ix.scan(ac, t, sum);
-                }
-                if !changed || src.multi {
-                    // The value itself is what the rule sees (unchanged), or one of the
-                    // values it sees (multiMatch evaluates the original too).
-                    longest = longest.max(v.len());
-                    or_raw(sum, at);
+                // What the rule's operator sees, computed by the evaluation's own functions:
+                // the chain's result, or with multiMatch the original and every changed
+                // intermediate. A value equal to the original keeps its raw scan.
+                let mut note = |t: &[u8], sum: &mut [u64]| {
+                    if t == v {
+                        longest = longest.max(v.len());
+                        or_raw(sum, at);
+                    } else {
+                        longest = longest.max(t.len());
+                        ix.scan(ac, t, sum);
+                    }
+                };
+                if src.multi {
+                    let mut seen = Vec::new();
+                    crate::eval::transform_values(
+                        Cow::Borrowed(v),
+                        &src.transforms,
+                        true,
+                        &mut seen,
+                    );
+                    for t in &seen {
+                        note(t, sum);
+                    }
+                } else {
+                    note(&crate::eval::transform_one(v, &src.transforms), sum);
                 }
             });
         }
@@ -483,33 +494,6 @@ fn for_each_value(d: &TxData, var: Var, mut f: impl FnMut(&[u8])) {
         count: false,
     };
     resolve::resolve_into(d, None, &target, &mut each(|item: Item<'_>| f(&item.value)));
-}
-
-/// The values the rule's operator would see for `v`, into `out`: the chain's result, or with
-/// `multiMatch` every changed intermediate (the original is the caller's). False, with
-/// nothing written, when the chain leaves `v` unchanged.
-fn transformed(v: &[u8], chain: &[Transform], multi: bool, out: &mut Vec<Vec<u8>>) -> bool {
-    let mut cur: Option<Vec<u8>> = None;
-    for f in chain {
-        let next = match f(cur.as_deref().unwrap_or(v)) {
-            Cow::Owned(o) => o,
-            Cow::Borrowed(_) => continue,
-        };
-        if multi {
-            out.push(next.clone());
-        }
-        cur = Some(next);
-    }
-    if multi {
-        return !out.is_empty();
-    }
-    match cur {
-        Some(c) if c != v => {
-            out.push(c);
-            true
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -564,15 +548,11 @@ mod tests {
                 let v: Vec<u8> = (0..len)
                     .map(|_| safe[(next() as usize) % safe.len()])
                     .collect();
-                let mut out = Vec::new();
-                let fs: Vec<Transform> = c.iter().map(|(_, f)| *f).collect();
-                if transformed(&v, &fs, false, &mut out) {
-                    assert!(
-                        out[0].eq_ignore_ascii_case(&v),
-                        "{names:?} changes {v:?} into {:?}",
-                        out[0]
-                    );
-                }
+                let out = crate::eval::transform_one(&v, &c);
+                assert!(
+                    out.eq_ignore_ascii_case(&v),
+                    "{names:?} changes {v:?} into {out:?}"
+                );
             }
         }
         // `lowercase` then `jsDecode`: `\N` decodes to `N` but `\n` to a newline, so
