@@ -64,15 +64,30 @@ impl Pebble {
     }
 }
 
-async fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+/// Waits until `port` accepts connections; `Err` with the reason when `child` exits first
+/// (typically because another process took one of its ports) or after 30 s.
+async fn wait_child_port(child: &mut Kill, port: u16, log: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "port {port} never opened");
+        if let Ok(Some(status)) = child.0.try_wait() {
+            let err = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!(
+                "exited with {status} before opening port {port}: {err}"
+            ));
+        }
+        if Instant::now() >= deadline {
+            let err = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("port {port} never opened: {err}"));
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(())
 }
 
 /// Starts Pebble validating HTTP-01 on `http_port` and TLS-ALPN-01 on `tls_port`.
+///
+/// Its own four ports are picked free, but another test may take one between the pick and
+/// Pebble's bind; Pebble then exits and the start is retried with new ports.
 async fn start_pebble(dir: &Path, http_port: u16, tls_port: u16) -> Pebble {
     // Pebble's own HTTPS certificate: a throw-away CA and a leaf for 127.0.0.1 (the Debian
     // package ships no test certificates).
@@ -92,6 +107,30 @@ async fn start_pebble(dir: &Path, http_port: u16, tls_port: u16) -> Pebble {
     std::fs::write(dir.join("pebble.crt"), leaf.pem()).unwrap();
     std::fs::write(dir.join("pebble.key"), leaf_key.serialize_pem()).unwrap();
 
+    let mut failures = Vec::new();
+    for _attempt in 0..5 {
+        match try_start_pebble(dir, http_port, tls_port).await {
+            Ok((procs, acme_port, mgmt_port)) => {
+                return Pebble {
+                    _procs: procs,
+                    dir: dir.to_path_buf(),
+                    acme_port,
+                    mgmt_port,
+                    https_ca_pem: ca_cert.pem(),
+                };
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    panic!("Pebble did not start: {failures:#?}");
+}
+
+/// One attempt of [`start_pebble`]: returns the processes and the ACME and management ports.
+async fn try_start_pebble(
+    dir: &Path,
+    http_port: u16,
+    tls_port: u16,
+) -> Result<(Vec<Kill>, u16, u16), String> {
     let (acme_port, mgmt_port, dns_port, cts_mgmt) =
         (free_port(), free_port(), free_port(), free_port());
     let config = serde_json::json!({"pebble": {
@@ -127,7 +166,7 @@ async fn start_pebble(dir: &Path, http_port: u16, tls_port: u16) -> Pebble {
         .stderr(log("challtestsrv.err"))
         .spawn()
         .unwrap();
-    let cts = Kill(cts);
+    let mut cts = Kill(cts);
     let pebble = Command::new("pebble")
         .args([
             "-config",
@@ -142,16 +181,19 @@ async fn start_pebble(dir: &Path, http_port: u16, tls_port: u16) -> Pebble {
         .stderr(log("pebble.err"))
         .spawn()
         .unwrap();
-    let pebble = Kill(pebble);
-    wait_port(acme_port).await;
-    wait_port(mgmt_port).await;
-    Pebble {
-        _procs: vec![pebble, cts],
-        dir: dir.to_path_buf(),
-        acme_port,
-        mgmt_port,
-        https_ca_pem: ca_cert.pem(),
+    let mut pebble = Kill(pebble);
+    wait_child_port(&mut cts, cts_mgmt, &dir.join("challtestsrv.err"))
+        .await
+        .map_err(|e| format!("pebble-challtestsrv {e}"))?;
+    for port in [acme_port, mgmt_port] {
+        wait_child_port(&mut pebble, port, &dir.join("pebble.err"))
+            .await
+            .map_err(|e| format!("pebble {e}"))?;
     }
+    if let Ok(Some(status)) = cts.0.try_wait() {
+        return Err(format!("pebble-challtestsrv exited with {status}"));
+    }
+    Ok((vec![pebble, cts], acme_port, mgmt_port))
 }
 
 fn client_config(roots: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
