@@ -42,7 +42,7 @@ mod numeric;
 mod pcre;
 mod pm;
 mod pm_from_file;
-mod required;
+pub(crate) mod required;
 mod rx;
 mod rx_global;
 mod str_eq;
@@ -90,6 +90,15 @@ pub trait Operator: Send + Sync + fmt::Debug {
     /// screened before evaluation (`screen.rs`), so an answer must never exclude an input
     /// the operator would match.
     fn required_literals(&self) -> Option<(&[Vec<u8>], usize)> {
+        None
+    }
+
+    /// A set of bytes (bit `b % 64` of word `b / 64` for byte `b`) one of which every input
+    /// this operator matches holds, and the shortest input it can match; `None` (the
+    /// default) when the operator cannot say. The screen adds both ASCII cases of every
+    /// letter before use, so the set may ignore case. Like [`Self::required_literals`], an
+    /// answer must never exclude an input the operator would match.
+    fn required_bytes(&self) -> Option<([u64; 4], usize)> {
         None
     }
 }
@@ -241,6 +250,22 @@ pub(crate) mod test_util {
     use seclang::loader::MemLoader;
 
     /// Builds `name` with `arg` against an empty in-memory loader rooted at `/rules`.
+    /// Checks [`Operator::required_bytes`] of `op` on `inputs`: every input it matches is
+    /// long enough and holds a byte of the set; returns how many inputs the set rejects.
+    pub(crate) fn required_bytes_hold(op: &dyn Operator, inputs: &[&[u8]]) -> usize {
+        let (set, min_len) = op.required_bytes().expect("operator has a byte set");
+        let has = |b: u8| set[usize::from(b / 64)] & (1u64 << (b % 64)) != 0;
+        let mut rejected = 0;
+        for input in inputs {
+            let screened = input.len() < min_len || !input.iter().any(|b| has(*b));
+            if screened {
+                rejected += 1;
+                assert!(!eval(op, input), "byte set rejects a match on {input:?}");
+            }
+        }
+        rejected
+    }
+
     pub(crate) fn build_op(name: &str, arg: &str) -> Box<dyn Operator> {
         build_with(name, arg, &MemLoader::new())
     }

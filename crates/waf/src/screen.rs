@@ -9,9 +9,19 @@
 //! it holds are noted in a bit set. A rule none of whose target collections holds one of its
 //! literals (after its transformations) is skipped without being evaluated.
 //!
+//! Operators without literals may name a set of bytes one of which every match holds
+//! ([`crate::operators::Operator::required_bytes`]): a command separator for CRS's
+//! command-injection patterns, which allow quotes inside every command name; a byte outside
+//! the allowed range for `@validateByteRange`. The summary of a collection also keeps the
+//! union of its values' bytes, and a rule whose set misses it is skipped as well.
+//!
+//! A target with one key (`REQUEST_HEADERS:User-Agent`) is summarised on its own, so a
+//! header the rule does not read (a browser's `Accept: ...xhtml...`) does not wake it.
+//!
 //! Soundness rests on three facts, each tested:
 //! - the operator matches no input without one of its literals (ASCII case-insensitively)
-//!   and no input shorter than its minimum length ([`crate::operators::Operator::required_literals`]);
+//!   or without one of its bytes (both cases of letters are added), and no input shorter
+//!   than its minimum length ([`crate::operators::Operator::required_literals`]);
 //! - a value whose bytes no transformation of the rule's chain changes, except ASCII case
 //!   by `lowercase`, is scanned as it is (case does not matter to the literals); any other
 //!   value is transformed first, as the rule would, and the result scanned;
@@ -32,6 +42,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 
+use crate::operators::required::case_closed;
 use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::transaction::TxData;
@@ -43,8 +54,7 @@ use crate::variables::{Sel, Target, Var};
 /// whole literals (6,012, 7 MB) did; 3 bytes screens worse (measured with `eval_loop`).
 const MAX_LITERAL: usize = 4;
 
-/// A 256-bit byte set.
-type ByteSet = [u64; 4];
+use crate::operators::required::ByteSet;
 
 /// Whether `var`'s values come from request or response data only (stable while a phase
 /// runs, and the same for every selector up to filtering).
@@ -87,7 +97,8 @@ fn screenable_var(var: Var) -> bool {
 /// One collection seen through one transformation chain: the unit a summary is kept for.
 #[derive(Debug)]
 struct Source {
-    var: Var,
+    /// Index in [`ScreenIndex::targets`]: the collection, whole or one key of it.
+    target: u32,
     /// The chain (empty: values as they are).
     transforms: Vec<(String, Transform)>,
     /// With `multiMatch`, every intermediate value is scanned too.
@@ -100,8 +111,10 @@ struct Source {
 /// What is known statically about one screenable rule (a chain starter).
 #[derive(Debug)]
 struct RuleScreen {
-    /// Bit index in the hit sets.
-    slot: u32,
+    /// Bit index in the hit sets, when the operator has required literals.
+    slot: Option<u32>,
+    /// Bytes one of which every match holds (both ASCII cases), when the operator says.
+    bytes: Option<ByteSet>,
     /// No input shorter than this matches.
     min_len: usize,
     /// The sources the rule's targets read.
@@ -116,6 +129,9 @@ pub(crate) struct ScreenIndex {
     /// Per rule index ([`crate::ruleset::RuleSet::rules`]).
     rules: Vec<Option<RuleScreen>>,
     sources: Vec<Source>,
+    /// The collections sources read: whole (`Sel::All`) or one key (`REQUEST_HEADERS:Referer`),
+    /// so a header a rule does not read (an `Accept` holding `xhtml`) does not wake it.
+    targets: Vec<Target>,
     /// Distinct literals (lower-cased), in automaton pattern order.
     literals: Vec<Vec<u8>>,
     /// Per literal: the slots of the rules that require it.
@@ -163,8 +179,9 @@ fn touch_set(transforms: &[(String, Transform)]) -> ByteSet {
 impl ScreenIndex {
     /// Builds the tables for `rules`.
     pub(crate) fn build(rules: &[Rule]) -> ScreenIndex {
-        let mut source_ids: HashMap<(Var, u32, bool), u32> = HashMap::new();
+        let mut source_ids: HashMap<(u32, u32, bool), u32> = HashMap::new();
         let mut sources: Vec<Source> = Vec::new();
+        let mut targets: Vec<Target> = Vec::new();
         let mut lit_ids: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut lit_slots: Vec<Vec<u32>> = Vec::new();
@@ -176,12 +193,18 @@ impl ScreenIndex {
                 if op.negated || op.macro_arg.is_some() || rule.targets.is_empty() {
                     return None;
                 }
-                let (lits, min_len) = op.op.required_literals()?;
-                if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
-                    return None;
-                }
+                let lits = op
+                    .op
+                    .required_literals()
+                    .filter(|(l, _)| !l.is_empty() && l.iter().all(|l| !l.is_empty()));
+                let bytes = op.op.required_bytes();
+                let min_len = match (&lits, &bytes) {
+                    (None, None) => return None,
+                    (Some((_, a)), Some((_, b))) => (*a).max(*b),
+                    (Some((_, n)), None) | (None, Some((_, n))) => *n,
+                };
                 let mut xml = false;
-                let mut vars: Vec<Var> = Vec::new();
+                let mut reads: Vec<Target> = Vec::new();
                 for t in &rule.targets {
                     if t.count {
                         return None;
@@ -189,30 +212,59 @@ impl ScreenIndex {
                     if t.var == Var::Xml {
                         xml = true;
                     } else if screenable_var(t.var) {
-                        if !vars.contains(&t.var) {
-                            vars.push(t.var);
+                        // One key is read alone; a regex selector reads (a subset of) the
+                        // whole collection.
+                        let sel = match &t.sel {
+                            Sel::Key { .. } => t.sel.clone(),
+                            Sel::All | Sel::Regex(_) => Sel::All,
+                        };
+                        let read = Target {
+                            var: t.var,
+                            sel,
+                            count: false,
+                        };
+                        if !reads.iter().any(|r| same_target(r, &read)) {
+                            reads.push(read);
                         }
                     } else {
                         return None;
                     }
                 }
                 let multi = rule.actions.multi_match;
-                let mut srcs = Vec::with_capacity(vars.len());
-                for var in vars {
-                    let key = (var, rule.transform_chain_id, multi);
+                let mut srcs = Vec::with_capacity(reads.len());
+                for read in reads {
+                    let target = match targets.iter().position(|t| same_target(t, &read)) {
+                        Some(p) => p,
+                        None => {
+                            targets.push(read);
+                            targets.len() - 1
+                        }
+                    };
+                    // Invariant: a few hundred targets at most.
+                    let target = u32::try_from(target).unwrap_or(u32::MAX);
+                    let key = (target, rule.transform_chain_id, multi);
                     let id = *source_ids.entry(key).or_insert_with(|| {
                         sources.push(Source {
-                            var,
+                            target,
                             transforms: rule.transforms.clone(),
                             multi,
                             touch: touch_set(&rule.transforms),
                         });
-                        // Invariant: at most one source per (var, chain, multi), far fewer
-                        // than u32::MAX.
+                        // Invariant: at most one source per (target, chain, multi), far
+                        // fewer than u32::MAX.
                         u32::try_from(sources.len() - 1).unwrap_or(u32::MAX)
                     });
                     srcs.push(id);
                 }
+                let Some((lits, _)) = lits else {
+                    return Some(RuleScreen {
+                        slot: None,
+                        bytes: bytes.map(|(set, _)| case_closed(&set)),
+                        min_len,
+                        sources: srcs.into_boxed_slice(),
+                        xml,
+                    });
+                };
                 let slot = next_slot;
                 next_slot += 1;
                 for l in lits {
@@ -231,7 +283,8 @@ impl ScreenIndex {
                     }
                 }
                 Some(RuleScreen {
-                    slot,
+                    slot: Some(slot),
+                    bytes: bytes.map(|(set, _)| case_closed(&set)),
                     min_len,
                     sources: srcs.into_boxed_slice(),
                     xml,
@@ -242,6 +295,7 @@ impl ScreenIndex {
         ScreenIndex {
             rules: screens,
             sources,
+            targets,
             literals,
             lit_slots: lit_slots.into_iter().map(Vec::into_boxed_slice).collect(),
             words: (next_slot as usize).div_ceil(64),
@@ -284,16 +338,17 @@ impl ScreenIndex {
         if rs.xml && d.xml.is_some() {
             return false;
         }
-        let Some(ac) = self.automaton() else {
-            return false;
-        };
+        let ac = self.automaton();
         !rs.sources
             .iter()
-            .any(|&src| st.may_match(self, ac, src, d, rs.slot, rs.min_len))
+            .any(|&src| st.may_match(self, ac, src, d, rs))
     }
 
     /// Sets the bits of the rules whose literals occur in `v`.
-    fn scan(&self, ac: &DFA, v: &[u8], hits: &mut [u64]) {
+    fn scan(&self, ac: Option<&DFA>, v: &[u8], hits: &mut [u64]) {
+        let Some(ac) = ac else {
+            return;
+        };
         // The automaton walked by hand: every position's matches (standard semantics keep
         // all patterns ending at a state, suffixes included), with no iterator per match.
         let Ok(mut sid) = ac.start_state(Anchored::No) else {
@@ -329,8 +384,10 @@ pub(crate) struct ScreenState {
     hits: Vec<u64>,
     /// Per source: the longest (transformed) value.
     max_len: Vec<usize>,
-    /// Collections scanned as they are this phase: (var, first value, value count).
-    raw_vars: Vec<(Var, usize, usize)>,
+    /// Per source: every byte some (transformed) value holds.
+    present: Vec<ByteSet>,
+    /// Targets scanned as they are this phase: (target index, first value, value count).
+    raw_vars: Vec<(u32, usize, usize)>,
     /// Per scanned value: bytes present and length; its hits are at `index * words` in
     /// `raw_hits`.
     raw_values: Vec<(ByteSet, usize)>,
@@ -346,16 +403,16 @@ impl ScreenState {
         self.raw_hits.clear();
     }
 
-    /// Whether the rule with `slot` may match through source `src`: false only when no
-    /// value of the source holds one of the rule's literals or is long enough.
+    /// Whether rule `rs` may match through source `src`: false only when no value of the
+    /// source is long enough, or none holds one of the rule's literals, or none holds one
+    /// of its bytes.
     fn may_match(
         &mut self,
         ix: &ScreenIndex,
-        ac: &DFA,
+        ac: Option<&DFA>,
         src: u32,
         d: &TxData,
-        slot: u32,
-        min_len: usize,
+        rs: &RuleScreen,
     ) -> bool {
         let i = src as usize;
         let Some(source) = ix.sources.get(i) else {
@@ -366,6 +423,7 @@ impl ScreenState {
             self.stamps = vec![0; ix.sources.len()];
             self.hits = vec![0; ix.sources.len() * words];
             self.max_len = vec![0; ix.sources.len()];
+            self.present = vec![[0; 4]; ix.sources.len()];
         }
         if self.phase == 0 {
             self.phase = 1;
@@ -376,28 +434,40 @@ impl ScreenState {
                 *s = self.phase;
             }
         }
+        if self.max_len.get(i).is_none_or(|&m| m < rs.min_len) {
+            return false;
+        }
+        if let Some(need) = &rs.bytes
+            && !self
+                .present
+                .get(i)
+                .is_some_and(|p| p.iter().zip(need).any(|(a, b)| a & b != 0))
+        {
+            return false;
+        }
+        let Some(slot) = rs.slot else {
+            return true;
+        };
         let word = i * words + (slot / 64) as usize;
-        self.max_len.get(i).is_some_and(|&m| m >= min_len)
-            && self
-                .hits
-                .get(word)
-                .is_some_and(|w| w & (1u64 << (slot % 64)) != 0)
+        self.hits
+            .get(word)
+            .is_some_and(|w| w & (1u64 << (slot % 64)) != 0)
     }
 
-    /// The raw scan of `var`'s values (computed on first use this phase): (first, count).
-    fn raw(&mut self, ix: &ScreenIndex, ac: &DFA, var: Var, d: &TxData) -> (usize, usize) {
-        if let Some(&(_, first, n)) = self.raw_vars.iter().find(|(v, _, _)| *v == var) {
+    /// The raw scan of target `t`'s values (computed on first use this phase): (first,
+    /// count).
+    fn raw(&mut self, ix: &ScreenIndex, ac: Option<&DFA>, t: u32, d: &TxData) -> (usize, usize) {
+        if let Some(&(_, first, n)) = self.raw_vars.iter().find(|(v, _, _)| *v == t) {
             return (first, n);
         }
+        let Some(target) = ix.targets.get(t as usize) else {
+            return (0, 0);
+        };
         let words = ix.words;
         let first = self.raw_values.len();
         let (values, hits) = (&mut self.raw_values, &mut self.raw_hits);
-        for_each_value(d, var, |v| {
-            let mut set = [0u64; 4];
-            for &b in v {
-                set[usize::from(b >> 6)] |= 1u64 << (b & 63);
-            }
-            values.push((set, v.len()));
+        for_each_value(d, target, |v| {
+            values.push((byte_set(v), v.len()));
             let start = hits.len();
             hits.resize(start + words, 0);
             if let Some(h) = hits.get_mut(start..) {
@@ -405,18 +475,22 @@ impl ScreenState {
             }
         });
         let n = self.raw_values.len() - first;
-        self.raw_vars.push((var, first, n));
+        self.raw_vars.push((t, first, n));
         (first, n)
     }
 
     /// Computes source `i`'s summary for this phase.
-    fn compute(&mut self, ix: &ScreenIndex, ac: &DFA, i: usize, src: &Source, d: &TxData) {
+    fn compute(&mut self, ix: &ScreenIndex, ac: Option<&DFA>, i: usize, src: &Source, d: &TxData) {
         let words = ix.words;
-        let (first, n) = self.raw(ix, ac, src.var, d);
+        let (first, n) = self.raw(ix, ac, src.target, d);
+        let Some(target) = ix.targets.get(src.target as usize) else {
+            return;
+        };
         let touched = |set: &ByteSet| set.iter().zip(&src.touch).any(|(a, b)| a & b != 0);
         let Self {
             hits,
             max_len,
+            present,
             raw_values,
             raw_hits,
             ..
@@ -426,6 +500,12 @@ impl ScreenState {
         };
         sum.fill(0);
         let mut longest = 0usize;
+        let mut bytes: ByteSet = [0; 4];
+        let add_set = |bytes: &mut ByteSet, set: &ByteSet| {
+            for (w, x) in bytes.iter_mut().zip(set) {
+                *w |= x;
+            }
+        };
         let or_raw = |sum: &mut [u64], k: usize| {
             for (w, h) in sum.iter_mut().zip(raw_hits.iter().skip(k * words)) {
                 *w |= h;
@@ -435,8 +515,9 @@ impl ScreenState {
         for k in first..first + n {
             match raw_values.get(k) {
                 Some((set, _)) if touched(set) => changed = true,
-                Some((_, len)) => {
+                Some((set, len)) => {
                     longest = longest.max(*len);
+                    add_set(&mut bytes, set);
                     or_raw(sum, k);
                 }
                 None => {}
@@ -446,7 +527,7 @@ impl ScreenState {
             // Transform the values the chain may change (same order as the raw scan) and
             // scan what the rule would see, unless that is the value itself.
             let mut k = first;
-            for_each_value(d, src.var, |v| {
+            for_each_value(d, target, |v| {
                 let at = k;
                 k += 1;
                 if !raw_values.get(at).is_some_and(|(set, _)| touched(set)) {
@@ -458,9 +539,13 @@ impl ScreenState {
                 let mut note = |t: &[u8], sum: &mut [u64]| {
                     if t == v {
                         longest = longest.max(v.len());
+                        if let Some((set, _)) = raw_values.get(at) {
+                            add_set(&mut bytes, set);
+                        }
                         or_raw(sum, at);
                     } else {
                         longest = longest.max(t.len());
+                        add_set(&mut bytes, &byte_set(t));
                         ix.scan(ac, t, sum);
                     }
                 };
@@ -483,17 +568,34 @@ impl ScreenState {
         if let Some(m) = max_len.get_mut(i) {
             *m = longest;
         }
+        if let Some(p) = present.get_mut(i) {
+            *p = bytes;
+        }
     }
 }
 
-/// Calls `f` with every value of `var` (all keys).
-fn for_each_value(d: &TxData, var: Var, mut f: impl FnMut(&[u8])) {
-    let target = Target {
-        var,
-        sel: Sel::All,
-        count: false,
-    };
-    resolve::resolve_into(d, None, &target, &mut each(|item: Item<'_>| f(&item.value)));
+/// The bytes `v` holds.
+fn byte_set(v: &[u8]) -> ByteSet {
+    let mut set = [0u64; 4];
+    for &b in v {
+        set[usize::from(b >> 6)] |= 1u64 << (b & 63);
+    }
+    set
+}
+
+/// Calls `f` with every value `target` selects.
+fn for_each_value(d: &TxData, target: &Target, mut f: impl FnMut(&[u8])) {
+    resolve::resolve_into(d, None, target, &mut each(|item: Item<'_>| f(&item.value)));
+}
+
+/// Whether two screened targets read the same values (`Sel::All` or one key).
+fn same_target(a: &Target, b: &Target) -> bool {
+    a.var == b.var
+        && match (&a.sel, &b.sel) {
+            (Sel::All, Sel::All) => true,
+            (Sel::Key { lower: x, .. }, Sel::Key { lower: y, .. }) => x == y,
+            _ => false,
+        }
 }
 
 #[cfg(test)]

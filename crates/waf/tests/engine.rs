@@ -494,19 +494,35 @@ SecRule ARGS "@rx zzz" "id:14,phase:1,pass,log"
 SecRule REQUEST_HEADERS:Referer "@rx evilbot" "id:15,phase:1,pass,log"
 SecRule ARGS_NAMES "@rx unionselect" "id:16,phase:1,pass,log"
 SecRule ARGS "@rx union" "id:17,phase:2,pass,log,t:none"
+SecRule ARGS "@rx [!-/:-@]x" "id:18,phase:1,pass,log"
+SecRule ARGS "@validateByteRange 32-126" "id:19,phase:1,pass,log"
+SecRule REQUEST_HEADERS:User-Agent "@rx xhtml" "id:20,phase:1,pass,log"
+SecRule REQUEST_HEADERS:Accept "@rx xhtml" "id:21,phase:1,pass,log"
+SecRule ARGS "@validateUrlEncoding" "id:22,phase:1,pass,log"
+SecRule ARGS "@rx [!-/:-@]X" "id:23,phase:1,pass,log,t:urlDecode"
 "#,
     );
     assert!(
-        rs.screened_rule_count() >= 7,
+        rs.screened_rule_count() >= 13,
         "{}",
         rs.screened_rule_count()
     );
     let tx = get(
         &rs,
-        "/?a=a%2541&b=un+ion&c=SeLeCt&unionselec=1",
-        &[("User-Agent", "x EvilBot y")],
+        "/?a=a%2541&b=un+ion&c=SeLeCt&unionselec=1&d=;x&e=100%25&f=%253bX",
+        &[
+            ("User-Agent", "x EvilBot y"),
+            ("Accept", "text/html,application/xhtml+xml"),
+        ],
     );
-    assert_eq!(ids(&tx), vec![10, 11, 12, 13]);
+    assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23]);
+    // Byte sets (18, 19, 22, 23) and a keyed header (20) screen rules out.
+    let tx = get(
+        &rs,
+        "/?a=plain&b=words",
+        &[("Accept", "application/xhtml+xml")],
+    );
+    assert_eq!(ids(&tx), vec![21]);
 }
 
 /// Which rules the screen may skip: only a non-negated operator with required literals, no

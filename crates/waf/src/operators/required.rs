@@ -60,6 +60,16 @@ impl Required {
             .map(Required::Automaton)
     }
 
+    /// The screen for a byte set ([`bytes`]), both ASCII cases of its letters included.
+    pub(crate) fn from_bytes(set: &ByteSet) -> Required {
+        let set = case_closed(set);
+        let mut table = Box::new([false; 256]);
+        for b in 0u8..=255 {
+            table[usize::from(b)] = has_byte(&set, b);
+        }
+        Required::Bytes(table)
+    }
+
     /// Whether `input` holds one of the required literals.
     pub(crate) fn matches(&self, input: &[u8]) -> bool {
         match self {
@@ -235,6 +245,129 @@ fn concat(children: &[Hir]) -> Need {
     best.map_or(Need::Any, Need::Set)
 }
 
+/// A set of bytes, bit `b` of word `b / 64` for byte `b`.
+pub(crate) type ByteSet = [u64; 4];
+
+/// Adds `b` to `set`.
+fn add_byte(set: &mut ByteSet, b: u8) {
+    set[usize::from(b >> 6)] |= 1u64 << (b & 63);
+}
+
+/// Whether `set` holds `b`.
+pub(crate) fn has_byte(set: &ByteSet, b: u8) -> bool {
+    set[usize::from(b >> 6)] & (1u64 << (b & 63)) != 0
+}
+
+/// `set` with both ASCII cases of every letter it holds.
+pub(crate) fn case_closed(set: &ByteSet) -> ByteSet {
+    let mut out = *set;
+    for b in b'a'..=b'z' {
+        if has_byte(set, b) || has_byte(set, b.to_ascii_uppercase()) {
+            add_byte(&mut out, b);
+            add_byte(&mut out, b.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+/// How often ordinary parameter values and headers hold `b` (a rough weight: letters and
+/// digits everywhere, white space often, punctuation seldom).
+fn byte_cost(b: u8) -> u32 {
+    if b.is_ascii_alphanumeric() {
+        1000
+    } else if b == b' ' {
+        200
+    } else if matches!(b, b'.' | b'-' | b'_' | b',' | b'/' | b':' | b'@' | b'+') {
+        40
+    } else {
+        4
+    }
+}
+
+fn set_cost(set: &ByteSet) -> u32 {
+    (0u8..=255)
+        .filter(|b| has_byte(set, *b))
+        .map(byte_cost)
+        .sum()
+}
+
+/// A set of bytes one of which every match of `hir` contains, chosen to be as rare in
+/// ordinary input as the pattern allows, or `None` when there is no useful one (every
+/// candidate holds a letter or digit, or the analysis cannot tell). Weaker than
+/// [`literals`] but it applies where that finds nothing: CRS's command-injection patterns
+/// allow quotes between any two letters of a command name, but every match still holds a
+/// separator such as `;`, `|` or white space.
+pub(crate) fn bytes(hir: &Hir) -> Option<ByteSet> {
+    let set = byte_need(hir)?;
+    (set_cost(&set) < byte_cost(b'a')).then_some(set)
+}
+
+fn class_set(c: &Class) -> ByteSet {
+    let mut set = [0u64; 4];
+    match c {
+        Class::Bytes(b) => {
+            for r in b.iter() {
+                for x in r.start()..=r.end() {
+                    add_byte(&mut set, x);
+                }
+            }
+        }
+        Class::Unicode(u) => {
+            for r in u.iter() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                for x in lo..=hi.min(0x7f) {
+                    if let Ok(b) = u8::try_from(x) {
+                        add_byte(&mut set, b);
+                    }
+                }
+                if hi > 0x7f {
+                    // A non-ASCII character is encoded with bytes 0x80 and above only.
+                    for b in 0x80..=0xffu8 {
+                        add_byte(&mut set, b);
+                    }
+                }
+            }
+        }
+    }
+    set
+}
+
+fn byte_need(hir: &Hir) -> Option<ByteSet> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(l) => {
+            // Every byte of the literal is required: the rarest one is the best choice.
+            let b = l.0.iter().copied().min_by_key(|b| byte_cost(*b))?;
+            let mut set = [0u64; 4];
+            add_byte(&mut set, b);
+            Some(set)
+        }
+        HirKind::Class(c) => {
+            let set = class_set(c);
+            (set != [0u64; 4]).then_some(set)
+        }
+        HirKind::Repetition(r) => {
+            if r.min == 0 {
+                None
+            } else {
+                byte_need(&r.sub)
+            }
+        }
+        HirKind::Capture(c) => byte_need(&c.sub),
+        HirKind::Concat(children) => children.iter().filter_map(byte_need).min_by_key(set_cost),
+        HirKind::Alternation(children) => {
+            let mut set = [0u64; 4];
+            for c in children {
+                let s = byte_need(c)?;
+                for (w, x) in set.iter_mut().zip(s) {
+                    *w |= x;
+                }
+            }
+            Some(set)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +425,48 @@ mod tests {
                 assert_eq!(&got, want, "{p}");
             }
         }
+    }
+
+    fn byte_set(pattern: &str) -> Option<String> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .dot_matches_new_line(true)
+            .build()
+            .parse(pattern)
+            .unwrap();
+        bytes(&hir).map(|set| {
+            (0u8..=255)
+                .filter(|b| has_byte(&set, *b))
+                .map(char::from)
+                .collect()
+        })
+    }
+
+    #[test]
+    fn byte_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            // The rarest byte of a literal.
+            ("union select", Some(" ")),
+            ("a;b", Some(";")),
+            // Alternation: the union of its branches.
+            ("(?:[;|]|&&)ls", Some("&;|")),
+            // Concatenation: its rarest part.
+            ("[a-z]+[<>]", Some("<>")),
+            ("(?i)cat[\\s;]", Some("\t\n\x0b\x0c\r ;")),
+            // Nothing rare to require.
+            ("[a-z]+", None),
+            ("(?i)select", None),
+            ("x|;", None),
+            ("(?:;|$)", None),
+            ("[;<]?", None),
+            (".", None),
+        ];
+        for (p, want) in cases {
+            assert_eq!(byte_set(p).as_deref(), *want, "{p}");
+        }
+        let closed = case_closed(&[0, 1u64 << (b'a' - 64), 0, 0]);
+        assert!(has_byte(&closed, b'a') && has_byte(&closed, b'A'));
     }
 
     #[test]
@@ -415,6 +590,69 @@ mod crs_soundness {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// Every CRS pattern's required byte set holds a byte of every input it matches (the
+    /// regression suite's payloads, raw and URL-decoded once and twice, and each of them
+    /// with its bytes shuffled into random CRS-like noise).
+    #[test]
+    fn byte_sets_never_hide_a_crs_match() {
+        let Some(dir) = crs() else {
+            eprintln!("CRS not found beside the repository: skipped");
+            return;
+        };
+        let inputs = payloads(&dir);
+        let (mut with_set, mut bytes_only, mut checked) = (0usize, 0usize, 0usize);
+        for p in patterns(&dir) {
+            let translated = translate(&p);
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .dot_matches_new_line(true)
+                .multi_line(true)
+                .build()
+                .parse(&translated)
+            else {
+                continue;
+            };
+            let Some(set) = bytes(&hir) else {
+                continue;
+            };
+            with_set += 1;
+            if literals(&hir).is_none() {
+                bytes_only += 1;
+                if std::env::var_os("SHOW_BYTE_SETS").is_some() {
+                    let shown: String = (0u8..=255)
+                        .filter(|b| has_byte(&set, *b))
+                        .map(|b| std::ascii::escape_default(b).to_string())
+                        .collect();
+                    eprintln!(
+                        "bytes {shown} for {}",
+                        p.chars().take(80).collect::<String>()
+                    );
+                }
+            }
+            let set = case_closed(&set);
+            let re = compile(&p).expect("CRS pattern compiles");
+            for i in &inputs {
+                if !i.iter().any(|b| has_byte(&set, *b)) {
+                    checked += 1;
+                    assert!(
+                        !re.is_match(i),
+                        "byte set rejects a match: /{p}/ on {:?}",
+                        String::from_utf8_lossy(i)
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "{with_set} CRS patterns with a byte set ({bytes_only} without literals), \
+             {checked} rejections verified"
+        );
+        assert!(
+            bytes_only > 5,
+            "only {bytes_only} patterns gained a byte set"
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub(crate) struct Pattern {
     min_len: usize,
     /// Literals every match contains one of ([`required`]); `None`: no useful set.
     required: Option<Vec<Vec<u8>>>,
+    /// Bytes one of which every match holds ([`required::bytes`]); `None`: no useful set.
+    required_bytes: Option<required::ByteSet>,
     /// The pattern is `^.*$`: with `.` matching new lines it matches every input whole
     /// (CRS 920450 captures each header name this way), answered without a regex.
     whole: bool,
@@ -111,10 +113,13 @@ fn needs_backtracking(e: &regex_syntax::Error) -> bool {
 /// Required literals of a pattern (see [`required`]).
 type Literals = Vec<Vec<u8>>;
 
+/// What the syntax tree says about every match: its shortest length, literals one of which
+/// it contains, bytes one of which it holds.
+type Needs = (usize, Option<Literals>, Option<required::ByteSet>);
+
 /// Parses (without compiling) a translated pattern with the flags [`build_translated`] uses;
-/// returns the shortest length a match can have and the literals every match contains one
-/// of.
-fn syntax_check(translated: &str) -> Result<(usize, Option<Literals>), Box<regex_syntax::Error>> {
+/// returns what every match needs.
+fn syntax_check(translated: &str) -> Result<Needs, Box<regex_syntax::Error>> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -126,6 +131,7 @@ fn syntax_check(translated: &str) -> Result<(usize, Option<Literals>), Box<regex
             (
                 hir.properties().minimum_len().unwrap_or(0),
                 required::literals(&hir),
+                required::bytes(&hir),
             )
         })
         .map_err(Box::new)
@@ -138,10 +144,12 @@ impl Pattern {
         let caret = has_caret(pattern);
         let mut min_len = 0;
         let mut required = None;
+        let mut required_bytes = None;
         let engine = match syntax_check(&translated) {
-            Ok((n, lits)) => {
+            Ok((n, lits, bytes)) => {
                 min_len = n;
                 required = lits;
+                required_bytes = bytes;
                 Engine::Lazy(OnceLock::new())
             }
             Err(e) if needs_backtracking(&e) => Engine::Fancy(Box::new(
@@ -158,6 +166,7 @@ impl Pattern {
             caret,
             min_len,
             required,
+            required_bytes,
             engine,
         })
     }
@@ -167,7 +176,11 @@ impl Pattern {
         let re = build_translated(&self.translated).ok()?;
         Some(Compiled {
             re,
-            required: self.required.as_deref().and_then(Required::build),
+            required: match (&self.required, &self.required_bytes) {
+                (Some(lits), _) => Required::build(lits),
+                (None, Some(set)) => Some(Required::from_bytes(set)),
+                (None, None) => None,
+            },
         })
     }
 
@@ -390,6 +403,14 @@ impl Operator for Rx {
         let p = self.pattern.as_ref()?;
         match (&p.engine, &p.required) {
             (Engine::Lazy(_), Some(lits)) => Some((lits.as_slice(), p.min_len)),
+            _ => None,
+        }
+    }
+
+    fn required_bytes(&self) -> Option<([u64; 4], usize)> {
+        let p = self.pattern.as_ref()?;
+        match (&p.engine, p.required_bytes) {
+            (Engine::Lazy(_), Some(set)) => Some((set, p.min_len)),
             _ => None,
         }
     }

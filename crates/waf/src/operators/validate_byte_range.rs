@@ -56,6 +56,17 @@ pub(crate) fn build(
 }
 
 impl Operator for ValidateByteRange {
+    fn required_bytes(&self) -> Option<([u64; 4], usize)> {
+        // A match holds a byte that is not allowed.
+        let mut set = [0u64; 4];
+        for (b, ok) in self.allowed.iter().enumerate() {
+            if !ok {
+                set[b / 64] |= 1u64 << (b % 64);
+            }
+        }
+        Some((set, 1))
+    }
+
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         input.iter().any(|&b| !self.allowed[usize::from(b)])
     }
@@ -63,7 +74,7 @@ impl Operator for ValidateByteRange {
 
 #[cfg(test)]
 mod tests {
-    use crate::operators::test_util::{build_op, eval};
+    use crate::operators::test_util::{build_op, eval, required_bytes_hold};
     use crate::operators::{BuildContext, build};
     use seclang::loader::MemLoader;
     use std::path::Path;
@@ -89,6 +100,30 @@ mod tests {
         for (arg, input, want) in cases {
             let op = build_op("validateByteRange", arg);
             assert_eq!(eval(op.as_ref(), input), *want, "{arg:?} {input:?}");
+        }
+    }
+
+    /// The screen's byte set is the complement of the allowed bytes.
+    #[test]
+    fn required_bytes() {
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"plain",
+            b"hello world\r\n",
+            b"caf\xc3\xa9",
+            b"\xc3",
+            b"\0x",
+            b"a%b",
+            b"100%",
+            b"%41",
+            b"%zz",
+            b"tab\tok",
+            b"\x7f",
+            b"\xff",
+        ];
+        for (arg, rejected) in [("1-255", 12), ("9,10,13,32-126", 8), ("0-255", 13)] {
+            let op = build_op("validateByteRange", arg);
+            assert_eq!(required_bytes_hold(op.as_ref(), inputs), rejected, "{arg}");
         }
     }
 

@@ -42,11 +42,38 @@ impl Operator for ValidateUrlEncoding {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         invalid_url_encoding(input)
     }
+
+    fn required_bytes(&self) -> Option<([u64; 4], usize)> {
+        // Only a `%` starts an invalid escape.
+        Some(([1u64 << b'%', 0, 0, 0], 1))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::operators::test_util::{build_op, eval};
+    use crate::operators::test_util::{build_op, eval, required_bytes_hold};
+
+    /// The screen's byte set: only inputs holding one of its bytes can match.
+    #[test]
+    fn required_bytes() {
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"plain",
+            b"hello world\r\n",
+            b"caf\xc3\xa9",
+            b"\xc3",
+            b"\0x",
+            b"a%b",
+            b"100%",
+            b"%41",
+            b"%zz",
+            b"tab\tok",
+            b"\x7f",
+            b"\xff",
+        ];
+        let op = build_op("validateUrlEncoding", "");
+        assert_eq!(required_bytes_hold(op.as_ref(), inputs), 9);
+    }
 
     #[test]
     fn table() {

@@ -80,11 +80,38 @@ impl Operator for ValidateUtf8Encoding {
     fn evaluate(&self, _ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
         invalid_utf8(input)
     }
+
+    fn required_bytes(&self) -> Option<([u64; 4], usize)> {
+        // ASCII is valid UTF-8: an invalid input holds a byte from 0x80 up.
+        Some(([0, 0, u64::MAX, u64::MAX], 1))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::operators::test_util::{build_op, eval};
+    use crate::operators::test_util::{build_op, eval, required_bytes_hold};
+
+    /// The screen's byte set: only inputs holding one of its bytes can match.
+    #[test]
+    fn required_bytes() {
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"plain",
+            b"hello world\r\n",
+            b"caf\xc3\xa9",
+            b"\xc3",
+            b"\0x",
+            b"a%b",
+            b"100%",
+            b"%41",
+            b"%zz",
+            b"tab\tok",
+            b"\x7f",
+            b"\xff",
+        ];
+        let op = build_op("validateUtf8Encoding", "");
+        assert_eq!(required_bytes_hold(op.as_ref(), inputs), 10);
+    }
 
     #[test]
     fn table() {
