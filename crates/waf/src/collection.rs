@@ -13,10 +13,30 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// Buffers of removed elements kept for reuse: (lower-cased key, key, value).
+type Spare = (String, String, Vec<u8>);
+
+/// At most this many spare buffers are kept (TX holds ~100 elements under CRS).
+const MAX_SPARE: usize = 256;
+
 /// A case-insensitive collection.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Collection {
     map: HashMap<String, (String, Vec<u8>), BuildHasherDefault<FastHasher>>,
+    /// The buffers of removed elements, reused by [`Collection::insert_copy`]: a TX
+    /// collection recycled from transaction to transaction sets its ~100 variables without
+    /// allocating.
+    spare: Vec<Spare>,
+}
+
+impl Clone for Collection {
+    /// The elements only (spare buffers stay behind).
+    fn clone(&self) -> Collection {
+        Collection {
+            map: self.map.clone(),
+            spare: Vec::new(),
+        }
+    }
 }
 
 impl Collection {
@@ -25,6 +45,7 @@ impl Collection {
     pub(crate) fn with_capacity(n: usize) -> Collection {
         Collection {
             map: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+            spare: Vec::new(),
         }
     }
 
@@ -43,9 +64,42 @@ impl Collection {
         self.map.insert(lower, value);
     }
 
+    /// Stores a copy of `key` and `value` under `lower`, in spare buffers when there are.
+    pub(crate) fn insert_copy(&mut self, lower: &str, key: &str, value: &[u8]) {
+        let (mut l, mut k, mut v) = self.spare.pop().unwrap_or_default();
+        l.clear();
+        l.push_str(lower);
+        k.clear();
+        k.push_str(key);
+        v.clear();
+        v.extend_from_slice(value);
+        if let Some((old_l, (old_k, old_v))) = self.map.remove_entry(lower) {
+            self.keep(old_l, old_k, old_v);
+        }
+        self.map.insert(l, (k, v));
+    }
+
     /// Removes the element under `lower`.
     pub(crate) fn remove(&mut self, lower: &str) {
-        self.map.remove(lower);
+        if let Some((l, (k, v))) = self.map.remove_entry(lower) {
+            self.keep(l, k, v);
+        }
+    }
+
+    /// Removes every element, keeping the buffers for reuse (a recycled TX collection).
+    pub(crate) fn clear(&mut self) {
+        let spare = &mut self.spare;
+        for (l, (k, v)) in self.map.drain() {
+            if spare.len() < MAX_SPARE {
+                spare.push((l, k, v));
+            }
+        }
+    }
+
+    fn keep(&mut self, l: String, k: String, v: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push((l, k, v));
+        }
     }
 
     /// The elements whose key (as first set) passes `keep`, ordered by lower-cased key.
@@ -124,6 +178,26 @@ mod tests {
         assert_eq!(keys, ["A", "B"]);
         assert_eq!(c.get("b").map(|v| v.1.as_slice()), Some(&b"22"[..]));
         assert!(c.get("c").is_none());
+    }
+
+    /// Copies reuse the buffers of removed or cleared elements and never show old data.
+    #[test]
+    fn insert_copy_reuses_buffers() {
+        let mut c = Collection::default();
+        c.insert_copy("a", "A", b"a long first value");
+        c.insert_copy("a", "A", b"1");
+        assert_eq!(c.get("a").map(|v| v.1.as_slice()), Some(&b"1"[..]));
+        c.insert_copy("b", "B", b"2");
+        c.remove("b");
+        assert!(c.get("b").is_none());
+        c.clear();
+        assert!(c.get("a").is_none() && c.select(|_| true).is_empty());
+        assert_eq!(c.spare.len(), 2);
+        c.insert_copy("x", "X", b"");
+        assert_eq!(c.get("x"), Some(&("X".to_owned(), Vec::new())));
+        assert_eq!(c.spare.len(), 1);
+        let d = c.clone();
+        assert!(d.spare.is_empty() && d.get("x").is_some());
     }
 
     #[test]

@@ -500,9 +500,7 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                             entry.1.clear();
                             entry.1.extend_from_slice(c);
                         }
-                        None => {
-                            tx_col.insert((*key).to_owned(), ((*key).to_owned(), c.clone()));
-                        }
+                        None => tx_col.insert_copy(key, key, c),
                     },
                     None => {
                         tx_col.remove(key);
@@ -564,10 +562,7 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
                         entry.1.clear();
                         entry.1.extend_from_slice(value);
                     }
-                    None => {
-                        tx.data.cols[idx]
-                            .insert(lower.into_owned(), (key.into_owned(), value.to_vec()));
-                    }
+                    None => tx.data.cols[idx].insert_copy(&lower, &key, value),
                 }
             }
             SetOp::Add(t) | SetOp::Sub(t) => {
@@ -589,11 +584,9 @@ fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {
                         push_decimal(&mut entry.1, new);
                     }
                     None => {
-                        let new = apply(0);
-                        col.insert(
-                            lower.into_owned(),
-                            (key.into_owned(), new.to_string().into_bytes()),
-                        );
+                        let mut digits = Vec::new();
+                        push_decimal(&mut digits, apply(0));
+                        col.insert_copy(&lower, &key, &digits);
                     }
                 }
             }

@@ -397,7 +397,12 @@ pub(crate) struct ScreenState {
 impl ScreenState {
     /// Forgets everything (a new phase: data may have changed).
     pub(crate) fn new_phase(&mut self) {
-        self.phase = self.phase.wrapping_add(1).max(1);
+        self.phase = self.phase.wrapping_add(1);
+        if self.phase == 0 {
+            // Wrapped (a scratch reused for 4 billion phases): old stamps must not match.
+            self.stamps.fill(0);
+            self.phase = 1;
+        }
         self.raw_vars.clear();
         self.raw_values.clear();
         self.raw_hits.clear();

@@ -554,3 +554,30 @@ fn screenable_rules() {
         0
     );
 }
+
+/// A transaction made after another on the same thread reuses its TX buffers and scratch
+/// space but sees none of its variables, matches or cached transformations.
+#[test]
+fn recycled_transactions_start_clean() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRule &TX:seen "@eq 0" "id:1,phase:1,pass,log"
+SecRule ARGS "@rx union" "id:2,phase:1,pass,log,t:lowercase"
+SecRule ARGS:a "@rx ^(\w+)$" "id:3,phase:1,pass,log,capture,setvar:tx.seen=%{tx.1}"
+SecRule TX:0 "@rx ." "id:4,phase:2,pass,log"
+"#,
+    );
+    let first = get(&rs, "/?a=UNION", &[]);
+    assert_eq!(ids(&first), vec![1, 2, 3, 4]);
+    assert_eq!(tx_var(&first, "seen").as_deref(), Some("UNION"));
+    drop(first);
+    for _ in 0..3 {
+        let next = get(&rs, "/?b=plain+value", &[]);
+        assert_eq!(ids(&next), vec![1]);
+        assert_eq!(tx_var(&next, "seen"), None);
+        assert_eq!(tx_var(&next, "0"), None);
+    }
+}
