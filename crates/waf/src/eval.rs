@@ -18,6 +18,7 @@ use crate::operators::OpContext;
 use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::ruleset::Entry;
+use crate::screen::Verdict;
 use crate::transaction::{InterruptAction, Interruption, MatchedRule, RuleMatch, Transaction};
 use crate::transformations::Transform;
 use crate::variables::Var;
@@ -174,15 +175,21 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
                 }
             }
         }
-        if rs
-            .screen
-            .cannot_match(idx, &tx.data, &mut tx.scratch.screen)
-        {
-            #[cfg(debug_assertions)]
-            debug_check_screen(tx, rule);
-            continue;
-        }
-        if !eval_rule(tx, rule) {
+        let skip = match rs.screen.verdict(idx, &tx.data, &mut tx.scratch.screen) {
+            Verdict::Skip => {
+                #[cfg(debug_assertions)]
+                debug_check_screen(tx, rule, u64::MAX);
+                continue;
+            }
+            Verdict::Run(skip) => {
+                #[cfg(debug_assertions)]
+                if skip != 0 {
+                    debug_check_screen(tx, rule, skip);
+                }
+                skip
+            }
+        };
+        if !eval_rule(tx, rule, skip) {
             continue;
         }
         let flow = on_full_match(tx, rule);
@@ -198,13 +205,16 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
     }
 }
 
-/// Debug builds (the tests) evaluate every screened-out rule anyway and fail loudly if it
-/// matches: the screen must only skip rules that cannot match.
+/// Debug builds (the tests) evaluate the targets the screen skipped (`skip`'s bits) anyway
+/// and fail loudly if a value of them matches: the screen must only skip what cannot match.
 #[cfg(debug_assertions)]
-fn debug_check_screen(tx: &mut Transaction, rule: &Rule) {
+fn debug_check_screen(tx: &mut Transaction, rule: &Rule, skip: u64) {
+    let (recs, _) = collect_matches(tx, rule, rule, !skip);
+    let n = recs.n;
+    tx.scratch.recs = recs;
     assert!(
-        !eval_rule(tx, rule),
-        "rule {} was screened out but matches (screen.rs is unsound)",
+        n == 0,
+        "rule {} was screened out (targets {skip:#x}) but matches (screen.rs is unsound)",
         rule.id
     );
 }
@@ -227,12 +237,14 @@ fn rule_selected(m: &RuleMatch, rule: &Rule) -> bool {
     }
 }
 
-/// Evaluates a rule and its chain; true when every link matched.
-fn eval_rule(tx: &mut Transaction, starter: &Rule) -> bool {
+/// Evaluates a rule and its chain; true when every link matched. The starter's targets
+/// whose bits are set in `skip` are left out (the screen found no value there can match).
+fn eval_rule(tx: &mut Transaction, starter: &Rule, skip: u64) -> bool {
     tx.data.matched_vars_len = 0;
     let mut link = Some(starter);
     while let Some(l) = link {
-        if !eval_link(tx, starter, l) {
+        let skip = if std::ptr::eq(l, starter) { skip } else { 0 };
+        if !eval_link(tx, starter, l, skip) {
             tx.data.matched_vars_len = 0;
             return false;
         }
@@ -358,7 +370,24 @@ fn single_tx_key(link: &Rule) -> Option<&str> {
     }
 }
 
-fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
+fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64) -> bool {
+    let (recs, limit_hit) = collect_matches(tx, starter, link, skip);
+    if limit_hit {
+        tx.data.regex_limit_exceeded = true;
+    }
+    if recs.n == 0 {
+        tx.scratch.recs = recs;
+        return false;
+    }
+    apply_matches(tx, starter, link, recs);
+    true
+}
+
+/// Runs `link`'s operator over its targets (those whose bit is set in `skip` left out) and
+/// records the matching values; no effect on the transaction besides the caches. Returns
+/// the records (taken from the scratch space; give them back) and whether a regex limit
+/// was hit.
+fn collect_matches(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64) -> (Recs, bool) {
     let mut recs = std::mem::take(&mut tx.scratch.recs);
     recs.n = 0;
     let mut limit_hit = false;
@@ -416,7 +445,10 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
                         eval_value(v, &item, &mut recs);
                     }
                 } else {
-                    for t in &link.targets {
+                    for (i, t) in link.targets.iter().enumerate() {
+                        if i < 64 && skip & (1u64 << i) != 0 {
+                            continue;
+                        }
                         resolve::resolve(
                             d,
                             Some(starter),
@@ -483,13 +515,12 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
             }
         }
     }
-    if limit_hit {
-        tx.data.regex_limit_exceeded = true;
-    }
-    if recs.n == 0 {
-        tx.scratch.recs = recs;
-        return false;
-    }
+    (recs, limit_hit)
+}
+
+/// The effects of `link`'s matches `recs`: captures, MATCHED_VAR(S), setvars. Gives the
+/// records back to the scratch space.
+fn apply_matches(tx: &mut Transaction, starter: &Rule, link: &Rule, recs: Recs) {
     for rec in recs.pool.iter().take(recs.n) {
         if let Some(caps) = &rec.captures {
             let tx_col = &mut tx.data.cols[0];
@@ -524,7 +555,6 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule) -> bool {
         run_setvars(tx, starter, link);
     }
     tx.scratch.recs = recs;
-    true
 }
 
 fn run_setvars(tx: &mut Transaction, starter: &Rule, link: &Rule) {

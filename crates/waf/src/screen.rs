@@ -17,6 +17,8 @@
 //!
 //! A target with one key (`REQUEST_HEADERS:User-Agent`) is summarised on its own, so a
 //! header the rule does not read (a browser's `Accept: ...xhtml...`) does not wake it.
+//! The verdict is per target: a rule whose literal shows up in one header runs on the
+//! headers only, not on every argument ([`Verdict::Run`] carries the targets to leave out).
 //!
 //! Soundness rests on three facts, each tested:
 //! - the operator matches no input without one of its literals (ASCII case-insensitively)
@@ -117,10 +119,20 @@ struct RuleScreen {
     bytes: Option<ByteSet>,
     /// No input shorter than this matches.
     min_len: usize,
-    /// The sources the rule's targets read.
-    sources: Box<[u32]>,
-    /// The rule also reads `XML:/*`: screenable only when no XML body was parsed.
-    xml: bool,
+    /// Per target of the rule (in order): the source it reads, or `None` for `XML:` (which
+    /// yields nothing while no XML body was parsed, and is never screened otherwise).
+    target_sources: Box<[Option<u32>]>,
+}
+
+/// What the screen says about a rule for the current data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Evaluate the rule, skipping the targets whose bits are set (target `i` is bit `i`;
+    /// a rule with more than 64 targets is evaluated whole). Those targets hold no value
+    /// that can match, so leaving them out changes nothing.
+    Run(u64),
+    /// No target holds a value that can match: skip the rule.
+    Skip,
 }
 
 /// The screening tables of a rule set, built once with it.
@@ -203,14 +215,13 @@ impl ScreenIndex {
                     (Some((_, a)), Some((_, b))) => (*a).max(*b),
                     (Some((_, n)), None) | (None, Some((_, n))) => *n,
                 };
-                let mut xml = false;
-                let mut reads: Vec<Target> = Vec::new();
+                let mut reads: Vec<Option<Target>> = Vec::new();
                 for t in &rule.targets {
                     if t.count {
                         return None;
                     }
                     if t.var == Var::Xml {
-                        xml = true;
+                        reads.push(None);
                     } else if screenable_var(t.var) {
                         // One key is read alone; a regex selector reads (a subset of) the
                         // whole collection.
@@ -223,9 +234,7 @@ impl ScreenIndex {
                             sel,
                             count: false,
                         };
-                        if !reads.iter().any(|r| same_target(r, &read)) {
-                            reads.push(read);
-                        }
+                        reads.push(Some(read));
                     } else {
                         return None;
                     }
@@ -233,6 +242,10 @@ impl ScreenIndex {
                 let multi = rule.actions.multi_match;
                 let mut srcs = Vec::with_capacity(reads.len());
                 for read in reads {
+                    let Some(read) = read else {
+                        srcs.push(None);
+                        continue;
+                    };
                     let target = match targets.iter().position(|t| same_target(t, &read)) {
                         Some(p) => p,
                         None => {
@@ -254,15 +267,14 @@ impl ScreenIndex {
                         // fewer than u32::MAX.
                         u32::try_from(sources.len() - 1).unwrap_or(u32::MAX)
                     });
-                    srcs.push(id);
+                    srcs.push(Some(id));
                 }
                 let Some((lits, _)) = lits else {
                     return Some(RuleScreen {
                         slot: None,
                         bytes: bytes.map(|(set, _)| case_closed(&set)),
                         min_len,
-                        sources: srcs.into_boxed_slice(),
-                        xml,
+                        target_sources: srcs.into_boxed_slice(),
                     });
                 };
                 let slot = next_slot;
@@ -286,8 +298,7 @@ impl ScreenIndex {
                     slot: Some(slot),
                     bytes: bytes.map(|(set, _)| case_closed(&set)),
                     min_len,
-                    sources: srcs.into_boxed_slice(),
-                    xml,
+                    target_sources: srcs.into_boxed_slice(),
                 })
             })();
             screens.push(screen);
@@ -329,19 +340,35 @@ impl ScreenIndex {
         self.rules.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Whether rule `idx` cannot match the transaction's current data. False whenever it
-    /// cannot tell.
-    pub(crate) fn cannot_match(&self, idx: usize, d: &TxData, st: &mut ScreenState) -> bool {
+    /// Which of rule `idx`'s targets can match the transaction's current data
+    /// (`Run(0)`, everything, whenever it cannot tell).
+    pub(crate) fn verdict(&self, idx: usize, d: &TxData, st: &mut ScreenState) -> Verdict {
         let Some(Some(rs)) = self.rules.get(idx) else {
-            return false;
+            return Verdict::Run(0);
         };
-        if rs.xml && d.xml.is_some() {
-            return false;
-        }
         let ac = self.automaton();
-        !rs.sources
-            .iter()
-            .any(|&src| st.may_match(self, ac, src, d, rs))
+        let mut skip = 0u64;
+        let mut all = true;
+        for (i, src) in rs.target_sources.iter().enumerate() {
+            let clear = match src {
+                None => d.xml.is_none(),
+                Some(src) => !st.may_match(self, ac, *src, d, rs),
+            };
+            if clear {
+                if i < 64 {
+                    skip |= 1u64 << i;
+                }
+            } else {
+                all = false;
+            }
+        }
+        if all {
+            Verdict::Skip
+        } else if rs.target_sources.len() > 64 {
+            Verdict::Run(0)
+        } else {
+            Verdict::Run(skip)
+        }
     }
 
     /// Sets the bits of the rules whose literals occur in `v`.

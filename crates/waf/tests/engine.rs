@@ -500,6 +500,7 @@ SecRule REQUEST_HEADERS:User-Agent "@rx xhtml" "id:20,phase:1,pass,log"
 SecRule REQUEST_HEADERS:Accept "@rx xhtml" "id:21,phase:1,pass,log"
 SecRule ARGS "@validateUrlEncoding" "id:22,phase:1,pass,log"
 SecRule ARGS "@rx [!-/:-@]X" "id:23,phase:1,pass,log,t:urlDecode"
+SecRule ARGS|REQUEST_HEADERS|ARGS_NAMES "@rx (?i)evilbot" "id:24,phase:1,pass,log,setvar:tx.m=%{matched_var_name}"
 "#,
     );
     assert!(
@@ -515,7 +516,9 @@ SecRule ARGS "@rx [!-/:-@]X" "id:23,phase:1,pass,log,t:urlDecode"
             ("Accept", "text/html,application/xhtml+xml"),
         ],
     );
-    assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23]);
+    assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23, 24]);
+    // 24 runs on the headers only (no argument holds its literal) and sees the same match.
+    assert_eq!(tx_var(&tx, "m").as_deref(), Some("REQUEST_HEADERS:User-Agent"));
     // Byte sets (18, 19, 22, 23) and a keyed header (20) screen rules out.
     let tx = get(
         &rs,
