@@ -9,6 +9,9 @@
 //!
 //! Example: `SecRule ARGS "@detectSQLi" "id:942100,capture,..."`
 
+use std::sync::OnceLock;
+
+use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
 use libinjectionrs::{SqliFlags, SqliState};
 
 use super::{BuildContext, OpContext, Operator, OperatorError, set_captures};
@@ -27,7 +30,7 @@ pub(crate) fn build(
 
 impl Operator for DetectSqli {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        if one_token(input) {
+        if one_token(input) || never_sqli(input) {
             return false;
         }
         // What `libinjectionrs::detect_sqli` does, except that the fingerprint is computed
@@ -61,9 +64,141 @@ pub(crate) fn one_token(input: &[u8]) -> bool {
     }
 }
 
+/// Whether libinjection's SQLi check provably never flags `input`, which is then answered
+/// without running it. The class: ASCII white space (` `, tab, CR, LF), *runs* of
+/// `[A-Za-z0-9_.]` and bytes `0x80..=0xFF` but `0xA0`, the punctuation `, ? ; :` and the
+/// operators `- + * / % ^ = < > ! ~` (never `--` nor `/*`), or `@` — but `@` only in an
+/// input with no operator, `:` nor `;`. A run that starts with a digit or `.` must be
+/// made of digits and dots only; any other run (a word) must not be a SQL word (see
+/// [`is_sql_word`]), nor may any prefix of it that ends before one of its dots.
+///
+/// Why no such input is SQLi, following `SqliState::detect` in `libinjectionrs` 0.1:
+/// - Contexts: with no `'` and no `"` only the first context runs (no quote, ANSI), and
+///   the MySQL re-parse (`reparse_as_mysql`) needs a `--x` or `#` comment: neither occurs.
+/// - Tokens (`SqliTokenizer::next_token`; no quote means every letter goes to
+///   `parse_word`, the `b'`, `e'`, `n'`, `q'`, `u&'`, `x'` string forms all need a `'`):
+///   every allowed punctuation byte ends a word (`parse_word`'s stop set) and makes one
+///   token: `,` comma, `;` semicolon, `?` unknown (`parse_other`), `:` colon or operator
+///   (`::`, or at the end), `-` and `/` one-byte operators (no comment since `--` and `/*`
+///   never occur), the others operators of one or two bytes (`parse_operator1/2`: every
+///   two-byte entry of `SQL_KEYWORDS` built from them is an operator, as `&&` and `||` are
+///   excluded), and `@` a variable (`parse_var`) that swallows the following run. A word
+///   run is one `parse_word` token whose `lookup_word` (of the word, and of its prefixes
+///   before a dot) finds nothing, so a bareword `n`; a digit run is cut by
+///   `parse_number` into numbers `1` and dots `.` (no `0x`, exponent nor suffix letter
+///   can follow since letters are not allowed in it).
+/// - Folding (`SqliState::fold_tokens`) only drops or reorders such tokens, except for
+///   the rules that change a type: merging two words (`syntax_merge_words`), `IF` after
+///   `;`, a word before `(` becoming a function, `IN`/`LIKE`/`USER`/collations,
+///   backslash, `{` and the backtick comment. All but the merge need a token that cannot
+///   occur. The merge joins `a b` (types `n` or `o` here) when `lookup_word("A B")` is not
+///   a bareword: no multi-word entry of `SQL_KEYWORDS` holds a symbol, and for two words
+///   the entry must be a two-word entry not of type `n` (both parts of every such entry
+///   are SQL words, refused); a longer entry needs an earlier merge, so none happens.
+/// - So the fingerprint is a string of one to five of `n 1 . o , ; : ?` (with `@`,
+///   of `n 1 . v , ?`), and `blacklist::is_blacklisted` holds no such fingerprint (no
+///   `X`, no comment, no string): `is_sqli` is false in the only context tried.
+///
+/// `never_sqli_agrees_with_libinjection` checks the data facts used here (fingerprints,
+/// multi-word entries) and compares with the library on generated inputs.
+pub(crate) fn never_sqli(input: &[u8]) -> bool {
+    // Seen an `@` (a variable); seen an operator, `:` or `;` (with a variable, `1ov`,
+    // `n1ovo` and `n1v;` are blacklisted).
+    let (mut at, mut op) = (false, false);
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if is_run_byte(b) {
+            let rest = input.get(i..).unwrap_or_default();
+            let len = rest.iter().take_while(|c| is_run_byte(**c)).count();
+            if !plain_run(rest.get(..len).unwrap_or_default()) {
+                return false;
+            }
+            i += len;
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'?' => {}
+            b'@' => at = true,
+            b'-' if input.get(i + 1) == Some(&b'-') => return false,
+            b'/' if input.get(i + 1) == Some(&b'*') => return false,
+            b'-' | b'/' | b'+' | b'*' | b'%' | b'^' | b'=' | b'<' | b'>' | b'!' | b'~' | b':'
+            | b';' => op = true,
+            _ => return false,
+        }
+        i += 1;
+    }
+    !(at && op)
+}
+
+/// A byte libinjection's `parse_word` keeps inside a word, among those [`never_sqli`] allows.
+fn is_run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || (b >= 0x80 && b != 0xA0)
+}
+
+/// Whether a maximal run of [`is_run_byte`] bytes tokenizes to numbers and dots only (it
+/// starts with a digit or a dot and holds nothing else) or to one bareword (a word that is
+/// no SQL word, nor is any prefix of it ending before a dot).
+fn plain_run(run: &[u8]) -> bool {
+    match run.first() {
+        Some(b) if b.is_ascii_digit() || *b == b'.' => {
+            run.iter().all(|c| c.is_ascii_digit() || *c == b'.')
+        }
+        _ => {
+            !is_sql_word(run)
+                && !run
+                    .iter()
+                    .enumerate()
+                    .any(|(k, c)| *c == b'.' && run.get(..k).is_some_and(is_sql_word))
+        }
+    }
+}
+
+/// The longest word [`is_sql_word`] can match (`SQL_KEYWORDS`' entries are shorter).
+const MAX_SQL_WORD: usize = 32;
+
+/// Whether `word`, upper-cased, is one of [`sql_words`].
+fn is_sql_word(word: &[u8]) -> bool {
+    if word.len() > MAX_SQL_WORD {
+        return false;
+    }
+    let mut buf = [0u8; MAX_SQL_WORD];
+    let upper = &mut buf[..word.len()];
+    upper.copy_from_slice(word);
+    upper.make_ascii_uppercase();
+    sql_words().binary_search(&&*upper).is_ok()
+}
+
+/// The words [`never_sqli`] refuses, upper case, sorted: every one-word entry of
+/// libinjection's `SQL_KEYWORDS` (keywords, functions, operators, types... of any type,
+/// the fingerprints `0...` aside: a word never starts with `0`), and both parts of every
+/// two-word entry whose type is not `n` (those `lookup_word` makes a merged token of).
+fn sql_words() -> &'static [&'static [u8]] {
+    static WORDS: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut words: Vec<&'static [u8]> = Vec::new();
+        for k in SQL_KEYWORDS {
+            if k.token_type == b'F' {
+                continue;
+            }
+            let parts: Vec<&'static str> = k.word.split(' ').collect();
+            match parts.as_slice() {
+                [one] => words.push(one.as_bytes()),
+                [a, b] if k.token_type != b'n' => {
+                    words.push(a.as_bytes());
+                    words.push(b.as_bytes());
+                }
+                _ => {}
+            }
+        }
+        words.sort_unstable();
+        words.dedup();
+        words
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_token;
+    use super::{MAX_SQL_WORD, never_sqli, one_token};
     use crate::operators::test_util::{build_op, eval, eval_capture};
 
     /// Every input [`one_token`] accepts is clean for libinjection (SQLi and XSS): every
@@ -136,6 +271,298 @@ mod tests {
             b"@a",
         ] {
             assert!(!one_token(v), "{v:?}");
+        }
+    }
+
+    /// All strings of 1 to 5 of `alphabet`'s bytes.
+    fn strings_up_to_5(alphabet: &[u8]) -> Vec<Vec<u8>> {
+        let mut all: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            all = all
+                .iter()
+                .flat_map(|s| {
+                    alphabet.iter().map(move |c| {
+                        let mut t = s.clone();
+                        t.push(*c);
+                        t
+                    })
+                })
+                .collect();
+            out.extend(all.iter().cloned());
+        }
+        out
+    }
+
+    /// The facts about libinjection's data that [`never_sqli`]'s proof uses.
+    #[test]
+    fn never_sqli_data_facts() {
+        use libinjectionrs::sqli::blacklist::is_blacklisted;
+        use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+        // No fingerprint the accepted inputs can produce is blacklisted.
+        for alphabet in [&b"n1.o,;:?"[..], b"n1.v,?"] {
+            let fps = strings_up_to_5(alphabet);
+            assert!(fps.len() > 1000);
+            for fp in fps {
+                let fp = String::from_utf8(fp).unwrap();
+                assert!(!is_blacklisted(&fp), "{fp}");
+            }
+        }
+        // ... while a variable after an operator, or before `;`, would be.
+        for fp in ["1ov", "n1ovo", "n1v;"] {
+            assert!(is_blacklisted(fp), "{fp}");
+        }
+        for k in SQL_KEYWORDS {
+            let w = k.word.as_bytes();
+            // Fingerprint entries start with `0`, where no word does.
+            assert_eq!(k.token_type == b'F', w.first() == Some(&b'0'), "{}", k.word);
+            // Upper case (`lookup_word` upper-cases), and short enough for `is_sql_word`.
+            assert!(!w.iter().any(u8::is_ascii_lowercase), "{}", k.word);
+            assert!(w.len() <= MAX_SQL_WORD, "{}", k.word);
+            // Multi-word entries hold no symbol: an operator never merges.
+            if w.contains(&b' ') {
+                assert!(
+                    w.iter()
+                        .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b' '),
+                    "{}",
+                    k.word
+                );
+            }
+            // Two-byte entries starting with an allowed operator byte are operators.
+            if w.len() == 2 && b"-+*/%^=<>!~:;,?".contains(&w[0]) {
+                assert_eq!(k.token_type, b'o', "{}", k.word);
+            }
+        }
+    }
+
+    /// Every input [`never_sqli`] accepts is clean for libinjection: several hundred
+    /// thousand generated inputs of the accepted shape, built from every part of every SQL
+    /// keyword (in three cases), random words and numbers, and the allowed punctuation.
+    #[test]
+    fn never_sqli_agrees_with_libinjection() {
+        use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+        let mut vocab: Vec<Vec<u8>> = Vec::new();
+        for k in SQL_KEYWORDS.iter().filter(|k| k.token_type != b'F') {
+            for part in k.word.split(' ') {
+                let w = part.as_bytes();
+                vocab.push(w.to_vec());
+                vocab.push(w.to_ascii_lowercase());
+                let mut mixed = w.to_ascii_lowercase();
+                if let Some(c) = mixed.first_mut() {
+                    c.make_ascii_uppercase();
+                }
+                vocab.push(mixed);
+            }
+        }
+        for w in [
+            "value",
+            "john",
+            "smith",
+            "main",
+            "street",
+            "springfield",
+            "hello",
+            "world",
+            "en",
+            "us",
+            "q",
+            "example",
+            "com",
+            "sys.stragg",
+            "dbms_lock.sleep",
+            "utl_http.request",
+            "a.b",
+            "x.",
+            "caf\u{e9}",
+            "\u{c9}t\u{e9}",
+            "na\u{ef}ve",
+            "_",
+            "_x",
+            "e",
+            "E1",
+            "x1e5",
+            "nq",
+            "Q",
+            "u",
+            "X",
+            "b",
+            "N",
+            "n1",
+            "next",
+            "previous",
+            "lock",
+            "share",
+            "mode",
+            "boolean",
+            "distinct",
+            "nowait",
+            "skip",
+            "locked",
+            "outer",
+            "join",
+            "login",
+        ] {
+            vocab.push(w.as_bytes().to_vec());
+        }
+        vocab.push(vec![0xff, b'a']);
+        vocab.push(vec![0xc3]);
+        let numbers: &[&[u8]] = &[
+            b"0",
+            b"1",
+            b"00000001",
+            b"42",
+            b"2024",
+            b"1.5",
+            b"1.",
+            b".5",
+            b".",
+            b"..",
+            b"1..2",
+            b"1.2.3",
+            b"0.9",
+            b"007",
+        ];
+        let punct: &[&[u8]] = &[
+            b" ", b" ", b" ", b"  ", b"\t", b"\n", b"\r\n", b",", b", ", b"?", b";", b":", b"::",
+            b":=", b"-", b"+", b"*", b"/", b"%", b"^", b"=", b"<", b">", b"!", b"~", b"<=>", b"!=",
+            b"<>", b"<=", b">=", b"<<", b"!!", b"*=", b"-=", b"/=", b"@", b"@", b"@@", b"@", b"<@",
+        ];
+        let punct_at: &[&[u8]] = &[
+            b" ", b" ", b"\t", b"\n", b",", b", ", b"?", b"@", b"@@", b" @",
+        ];
+        // Rarely, bytes outside the class (the input is then refused).
+        let outside: &[&[u8]] = &[
+            b"--", b"/*", b"#", b"'", b"\"", b"(", b")", b"&", b"|", b"$", b"`", b"\\", b"{", b"[",
+            b"\0", b"\xa0",
+        ];
+        let mut next = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
+        let (mut accepted, mut with_at, mut with_op, mut with_keyword_part) = (0, 0, 0, 0);
+        let mut tried = 0u64;
+        while accepted < 400_000 {
+            tried += 1;
+            assert!(tried < 20_000_000, "too few inputs accepted: {accepted}");
+            let max = (next() % 65) as usize;
+            // A third of the inputs use `@` and no operator.
+            let punct = if next().is_multiple_of(3) {
+                punct_at
+            } else {
+                punct
+            };
+            let mut v: Vec<u8> = Vec::new();
+            while v.len() < max {
+                let r = next() % 100;
+                let piece: Vec<u8> = if r < 30 {
+                    vocab[(next() % vocab.len() as u64) as usize].clone()
+                } else if r < 45 {
+                    let letters =
+                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789.";
+                    let n = 1 + (next() % 10) as usize;
+                    let mut w = vec![letters[(next() % 52) as usize]];
+                    w.extend((1..n).map(|_| letters[(next() % letters.len() as u64) as usize]));
+                    w
+                } else if r < 60 {
+                    numbers[(next() % numbers.len() as u64) as usize].to_vec()
+                } else if r < 99 {
+                    punct[(next() % punct.len() as u64) as usize].to_vec()
+                } else {
+                    outside[(next() % outside.len() as u64) as usize].to_vec()
+                };
+                v.extend(piece);
+            }
+            v.truncate(max);
+            if !never_sqli(&v) {
+                continue;
+            }
+            accepted += 1;
+            if v.contains(&b'@') {
+                with_at += 1;
+            }
+            if v.iter().any(|b| b"-+*/%^=<>!~:;".contains(b)) {
+                with_op += 1;
+            }
+            if v.contains(&b' ') && v.iter().any(u8::is_ascii_alphabetic) {
+                with_keyword_part += 1;
+            }
+            assert!(
+                !libinjectionrs::detect_sqli(&v).is_injection(),
+                "{:?}",
+                String::from_utf8_lossy(&v)
+            );
+        }
+        // Every multi-word entry (whose words may merge) in a few settings, in two cases.
+        let mut merged = 0;
+        for k in SQL_KEYWORDS.iter().filter(|k| k.word.contains(' ')) {
+            for e in [k.word.to_owned(), k.word.to_ascii_lowercase()] {
+                for t in [
+                    "{}",
+                    "1 {}",
+                    "{} 1",
+                    "a {} 1",
+                    "1 {} 1",
+                    "1 {} a",
+                    "{} a 1",
+                    "1,{}",
+                    "1-{}",
+                    "{}-1",
+                    "1 {} 1 1",
+                    "1 * {} = 1",
+                    "1 {} 1 -- 1",
+                ] {
+                    let v = t.replace("{}", &e).into_bytes();
+                    if never_sqli(&v) {
+                        merged += 1;
+                        assert!(
+                            !libinjectionrs::detect_sqli(&v).is_injection(),
+                            "{:?}",
+                            String::from_utf8_lossy(&v)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(merged > 40, "{merged}");
+        assert!(
+            with_at > 50_000 && with_op > 100_000 && with_keyword_part > 100_000,
+            "{with_at} {with_op} {with_keyword_part} of {tried}"
+        );
+        // The shapes of real traffic the fast path is for.
+        for v in [
+            &b"value 00000001"[..],
+            b"John Smith",
+            b"42 Main Street, Springfield",
+            b"hello world.",
+            b"2024-05-01",
+            b"john@example.com",
+            b"en-US,en;q=0.9",
+            b"blue shoes",
+            b"gzip, deflate",
+            b"",
+            b"   ",
+        ] {
+            assert!(never_sqli(v), "{:?}", String::from_utf8_lossy(v));
+            assert!(!libinjectionrs::detect_sqli(v).is_injection());
+        }
+        // Refused: SQL words, comments, quotes, `@` with an operator, odd numbers.
+        for v in [
+            &b"1 union select"[..],
+            b"a or b",
+            b"select.x",
+            b"a--",
+            b"a /* b",
+            b"1 # x",
+            b"O'Reilly",
+            b"a-@b",
+            b"@a;b",
+            b"1e5 x",
+            b"0x1f x",
+            b"1abc x",
+            b".x y",
+            b"a(b)",
+            b"next value for",
+            b"with rollup",
+            b"a\xa0b",
+        ] {
+            assert!(!never_sqli(v), "{:?}", String::from_utf8_lossy(v));
         }
     }
 
