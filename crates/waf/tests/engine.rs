@@ -518,7 +518,10 @@ SecRule ARGS|REQUEST_HEADERS|ARGS_NAMES "@rx (?i)evilbot" "id:24,phase:1,pass,lo
     );
     assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23, 24]);
     // 24 runs on the headers only (no argument holds its literal) and sees the same match.
-    assert_eq!(tx_var(&tx, "m").as_deref(), Some("REQUEST_HEADERS:User-Agent"));
+    assert_eq!(
+        tx_var(&tx, "m").as_deref(),
+        Some("REQUEST_HEADERS:User-Agent")
+    );
     // Byte sets (18, 19, 22, 23) and a keyed header (20) screen rules out.
     let tx = get(
         &rs,

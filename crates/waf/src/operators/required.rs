@@ -11,7 +11,7 @@
 //! letter or digit, say) are not used.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
 
 /// More alternatives than this and the analysis gives up (the automaton would grow large
 /// for little gain).
@@ -245,6 +245,86 @@ fn concat(children: &[Hir]) -> Need {
     best.map_or(Need::Any, Need::Set)
 }
 
+/// Bytes ordinary text seldom holds: everything but ASCII letters, digits, white space and
+/// `.`, `,`, `-`, `_`, `/`, `:`, `@`, `+`. See [`bytes`].
+fn rare_bytes() -> ByteSet {
+    let mut set = [0u64; 4];
+    for b in 0u8..=255 {
+        let common = b.is_ascii_alphanumeric()
+            || b.is_ascii_whitespace()
+            || matches!(b, b'.' | b',' | b'-' | b'_' | b'/' | b':' | b'@' | b'+');
+        if !common {
+            add_byte(&mut set, b);
+        }
+    }
+    set
+}
+
+/// A pattern matching at least every match of `hir` that holds no byte of `excluded`
+/// (`None`: there is no such match). Parts that cannot be restricted exactly are kept as
+/// they are, which only widens the result.
+fn restrict(hir: &Hir, excluded: &ByteSet) -> Option<Hir> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(hir.clone()),
+        HirKind::Literal(l) => {
+            if l.0.iter().any(|b| has_byte(excluded, *b)) {
+                None
+            } else {
+                Some(hir.clone())
+            }
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut out = c.clone();
+            let mut ex = ClassBytes::empty();
+            for b in 0u8..=255 {
+                if has_byte(excluded, b) {
+                    ex.push(ClassBytesRange::new(b, b));
+                }
+            }
+            out.difference(&ex);
+            if out.ranges().is_empty() {
+                None
+            } else {
+                Some(Hir::class(Class::Bytes(out)))
+            }
+        }
+        HirKind::Class(Class::Unicode(_)) => Some(hir.clone()),
+        HirKind::Repetition(r) => match restrict(&r.sub, excluded) {
+            Some(sub) => Some(Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max,
+                greedy: r.greedy,
+                sub: Box::new(sub),
+            })),
+            None if r.min == 0 => Some(Hir::empty()),
+            None => None,
+        },
+        HirKind::Capture(c) => restrict(&c.sub, excluded).map(|sub| {
+            Hir::capture(Capture {
+                index: c.index,
+                name: c.name.clone(),
+                sub: Box::new(sub),
+            })
+        }),
+        HirKind::Concat(children) => children
+            .iter()
+            .map(|c| restrict(c, excluded))
+            .collect::<Option<Vec<Hir>>>()
+            .map(Hir::concat),
+        HirKind::Alternation(children) => {
+            let kept: Vec<Hir> = children
+                .iter()
+                .filter_map(|c| restrict(c, excluded))
+                .collect();
+            if kept.is_empty() {
+                None
+            } else {
+                Some(Hir::alternation(kept))
+            }
+        }
+    }
+}
+
 /// A set of bytes, bit `b` of word `b / 64` for byte `b`.
 pub(crate) type ByteSet = [u64; 4];
 
@@ -291,15 +371,37 @@ fn set_cost(set: &ByteSet) -> u32 {
         .sum()
 }
 
+/// Byte sets costing this much or more ([`byte_cost`]: about ten letters) are not used.
+const MAX_BYTE_SET_COST: u32 = 10_000;
+
 /// A set of bytes one of which every match of `hir` contains, chosen to be as rare in
-/// ordinary input as the pattern allows, or `None` when there is no useful one (every
-/// candidate holds a letter or digit, or the analysis cannot tell). Weaker than
-/// [`literals`] but it applies where that finds nothing: CRS's command-injection patterns
-/// allow quotes between any two letters of a command name, but every match still holds a
-/// separator such as `;`, `|` or white space.
+/// ordinary input as the pattern allows, or `None` when there is no useful one (ten
+/// letters or more, or the analysis cannot tell). Weaker than [`literals`] but it applies
+/// where that finds nothing: CRS's command-injection patterns allow quotes between any
+/// two letters of a command name, but every match still holds a separator such as `;`,
+/// `|` or white space. Two candidates: the pattern's own, and the set of the pattern
+/// restricted to inputs without [`rare_bytes`] ([`restrict`]) plus those bytes: every
+/// match either holds a rare byte or is a match of the restricted pattern. CRS's
+/// command-injection patterns allow quotes, backslashes and `$VAR` expansions between any
+/// two letters of a command name; without those bytes they reduce to plain command names
+/// and their terminators, whose bytes screen well.
 pub(crate) fn bytes(hir: &Hir) -> Option<ByteSet> {
-    let set = byte_need(hir)?;
-    (set_cost(&set) < byte_cost(b'a')).then_some(set)
+    let rare = rare_bytes();
+    let restricted = match restrict(hir, &rare) {
+        None => Some(rare),
+        Some(r) => byte_need(&r).map(|s| {
+            let mut u = rare;
+            for (w, x) in u.iter_mut().zip(s) {
+                *w |= x;
+            }
+            u
+        }),
+    };
+    [byte_need(hir), restricted]
+        .into_iter()
+        .flatten()
+        .min_by_key(set_cost)
+        .filter(|s| set_cost(s) < MAX_BYTE_SET_COST)
 }
 
 fn class_set(c: &Class) -> ByteSet {
@@ -427,6 +529,9 @@ mod tests {
         }
     }
 
+    /// The ASCII members of the pattern's byte set, followed by `+rare` when it includes
+    /// every byte of [`rare_bytes`] (the restricted candidate; CRS's command-injection
+    /// patterns take it, checked by `byte_sets_never_hide_a_crs_match`).
     fn byte_set(pattern: &str) -> Option<String> {
         let hir = regex_syntax::ParserBuilder::new()
             .unicode(false)
@@ -436,10 +541,16 @@ mod tests {
             .parse(pattern)
             .unwrap();
         bytes(&hir).map(|set| {
-            (0u8..=255)
-                .filter(|b| has_byte(&set, *b))
+            let rare = rare_bytes();
+            let with_rare = (0u8..=255).all(|b| !has_byte(&rare, b) || has_byte(&set, b));
+            let mut shown: String = (0u8..=127)
+                .filter(|b| has_byte(&set, *b) && !(with_rare && has_byte(&rare, *b)))
                 .map(char::from)
-                .collect()
+                .collect();
+            if with_rare {
+                shown.push_str("+rare");
+            }
+            shown
         })
     }
 
@@ -454,10 +565,11 @@ mod tests {
             // Concatenation: its rarest part.
             ("[a-z]+[<>]", Some("<>")),
             ("(?i)cat[\\s;]", Some("\t\n\x0b\x0c\r ;")),
-            // Nothing rare to require.
+            // Letters are used when there is nothing rarer (up to about ten).
+            ("(?i)select", Some("Ss")),
+            ("x|;", Some(";x")),
+            // Nothing useful to require.
             ("[a-z]+", None),
-            ("(?i)select", None),
-            ("x|;", None),
             ("(?:;|$)", None),
             ("[;<]?", None),
             (".", None),
