@@ -66,11 +66,12 @@ pub(crate) fn one_token(input: &[u8]) -> bool {
 
 /// Whether libinjection's SQLi check provably never flags `input`, which is then answered
 /// without running it. The class: ASCII white space (` `, tab, CR, LF), *runs* of
-/// `[A-Za-z0-9_.]` and bytes `0x80..=0xFF` but `0xA0`, the punctuation `, ? ; :` and the
-/// operators `- + * / % ^ = < > ! ~` (never `--` nor `/*`), or `@` — but `@` only in an
-/// input with no operator, `:` nor `;`. A run that starts with a digit or `.` must be
-/// made of digits and dots only; any other run (a word) must not be a SQL word (see
-/// [`is_sql_word`]), nor may any prefix of it that ends before one of its dots.
+/// `[A-Za-z0-9_.]` and bytes `0x80..=0xFF` but `0xA0`, the punctuation `, ? ; :`, `$`
+/// before a digit (not right after a run), the operators `- + * / % ^ = < > ! ~ & |`
+/// (never `--`, `/*`, `&&` nor `||`), or `@` — but `@` only in an input with no operator,
+/// `:` nor `;`. A run that starts with a digit or `.` must be made of digits and dots
+/// only; any other run (a word) must not be a SQL word (see [`is_sql_word`]), nor may any
+/// prefix of it that ends before one of its dots.
 ///
 /// Why no such input is SQLi, following `SqliState::detect` in `libinjectionrs` 0.1:
 /// - Contexts: with no `'` and no `"` only the first context runs (no quote, ANSI), and
@@ -81,8 +82,10 @@ pub(crate) fn one_token(input: &[u8]) -> bool {
 ///   token: `,` comma, `;` semicolon, `?` unknown (`parse_other`), `:` colon or operator
 ///   (`::`, or at the end), `-` and `/` one-byte operators (no comment since `--` and `/*`
 ///   never occur), the others operators of one or two bytes (`parse_operator1/2`: every
-///   two-byte entry of `SQL_KEYWORDS` built from them is an operator, as `&&` and `||` are
-///   excluded), and `@` a variable (`parse_var`) that swallows the following run. A word
+///   two-byte entry of `SQL_KEYWORDS` starting with one of them is an operator but the
+///   logic operators `&&` and `||`, which never occur), `$` and the digits, dots and
+///   commas after it one number (`parse_money`), and `@` a variable (`parse_var`) that
+///   swallows the following run. A word
 ///   run is one `parse_word` token whose `lookup_word` (of the word, and of its prefixes
 ///   before a dot) finds nothing, so a bareword `n`; a digit run is cut by
 ///   `parse_number` into numbers `1` and dots `.` (no `0x`, exponent nor suffix letter
@@ -116,13 +119,22 @@ pub(crate) fn never_sqli(input: &[u8]) -> bool {
             i += len;
             continue;
         }
+        let next = input.get(i + 1).copied();
         match b {
             b' ' | b'\t' | b'\n' | b'\r' | b',' | b'?' => {}
             b'@' => at = true,
-            b'-' if input.get(i + 1) == Some(&b'-') => return false,
-            b'/' if input.get(i + 1) == Some(&b'*') => return false,
-            b'-' | b'/' | b'+' | b'*' | b'%' | b'^' | b'=' | b'<' | b'>' | b'!' | b'~' | b':'
-            | b';' => op = true,
+            // `$` then a digit, not inside a word (where `parse_word` would keep it).
+            b'$' if next.is_some_and(|c| c.is_ascii_digit())
+                && !i
+                    .checked_sub(1)
+                    .and_then(|p| input.get(p))
+                    .is_some_and(|c| is_run_byte(*c)) => {}
+            b'-' if next == Some(b'-') => return false,
+            b'/' if next == Some(b'*') => return false,
+            b'&' if next == Some(b'&') => return false,
+            b'|' if next == Some(b'|') => return false,
+            b'-' | b'/' | b'&' | b'|' | b'+' | b'*' | b'%' | b'^' | b'=' | b'<' | b'>' | b'!'
+            | b'~' | b':' | b';' => op = true,
             _ => return false,
         }
         i += 1;
@@ -156,49 +168,92 @@ fn plain_run(run: &[u8]) -> bool {
 /// The longest word [`is_sql_word`] can match (`SQL_KEYWORDS`' entries are shorter).
 const MAX_SQL_WORD: usize = 32;
 
-/// Whether `word`, upper-cased, is one of [`sql_words`].
+/// Whether `word` may be one of [`sql_words`] (compared upper case). Exact for those words
+/// (never false for one of them); another word whose hash collides with one is taken for
+/// it too, which only sends its input to libinjection.
 fn is_sql_word(word: &[u8]) -> bool {
     if word.len() > MAX_SQL_WORD {
         return false;
     }
-    let mut buf = [0u8; MAX_SQL_WORD];
-    let upper = &mut buf[..word.len()];
-    upper.copy_from_slice(word);
-    upper.make_ascii_uppercase();
-    sql_words().binary_search(&&*upper).is_ok()
+    let table = sql_word_hashes();
+    let hash = word_hash(word);
+    let mask = table.len() - 1;
+    let mut slot = (hash >> 32) as usize & mask;
+    // The table is at most a quarter full: an empty slot ends every probe sequence.
+    loop {
+        match table.get(slot) {
+            Some(&h) if h == hash => return true,
+            Some(&0) => return false,
+            Some(_) => slot = (slot + 1) & mask,
+            // Not reached (`slot` is masked); the safe answer.
+            None => return true,
+        }
+    }
 }
 
-/// The words [`never_sqli`] refuses, upper case, sorted: every one-word entry of
-/// libinjection's `SQL_KEYWORDS` (keywords, functions, operators, types... of any type,
-/// the fingerprints `0...` aside: a word never starts with `0`), and both parts of every
-/// two-word entry whose type is not `n` (those `lookup_word` makes a merged token of).
-fn sql_words() -> &'static [&'static [u8]] {
-    static WORDS: OnceLock<Vec<&'static [u8]>> = OnceLock::new();
-    WORDS.get_or_init(|| {
-        let mut words: Vec<&'static [u8]> = Vec::new();
-        for k in SQL_KEYWORDS {
-            if k.token_type == b'F' {
-                continue;
-            }
-            let parts: Vec<&'static str> = k.word.split(' ').collect();
-            match parts.as_slice() {
-                [one] => words.push(one.as_bytes()),
-                [a, b] if k.token_type != b'n' => {
-                    words.push(a.as_bytes());
-                    words.push(b.as_bytes());
+/// FNV-1a of the upper-cased `word`, never 0 (the empty slot of [`sql_word_hashes`]).
+fn word_hash(word: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word {
+        h ^= u64::from(b.to_ascii_uppercase());
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h | 1
+}
+
+/// An open-addressing set of the [`word_hash`]es of [`sql_words`] (a power-of-two table at
+/// most a quarter full, 0 for an empty slot).
+fn sql_word_hashes() -> &'static [u64] {
+    static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let words = sql_words();
+        let size = (words.len() * 4).next_power_of_two();
+        let mut table = vec![0u64; size];
+        for w in words {
+            let hash = word_hash(w);
+            let mut slot = (hash >> 32) as usize & (size - 1);
+            while let Some(&h) = table.get(slot) {
+                if h == 0 || h == hash {
+                    break;
                 }
-                _ => {}
+                slot = (slot + 1) & (size - 1);
+            }
+            if let Some(s) = table.get_mut(slot) {
+                *s = hash;
             }
         }
-        words.sort_unstable();
-        words.dedup();
-        words
+        table
     })
+}
+
+/// The words [`never_sqli`] refuses, upper case: every one-word entry of libinjection's
+/// `SQL_KEYWORDS` (keywords, functions, operators, types... of any type, the fingerprints
+/// `0...` aside: a word never starts with `0`), and both parts of every two-word entry
+/// whose type is not `n` (those `lookup_word` makes a merged token of).
+fn sql_words() -> Vec<&'static [u8]> {
+    let mut words: Vec<&'static [u8]> = Vec::new();
+    for k in SQL_KEYWORDS {
+        if k.token_type == b'F' {
+            continue;
+        }
+        let parts: Vec<&'static str> = k.word.split(' ').collect();
+        match parts.as_slice() {
+            [one] => words.push(one.as_bytes()),
+            [a, b] if k.token_type != b'n' => {
+                words.push(a.as_bytes());
+                words.push(b.as_bytes());
+            }
+            _ => {}
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_SQL_WORD, never_sqli, one_token};
+    use super::{MAX_SQL_WORD, is_sql_word, never_sqli, one_token, sql_words};
     use crate::operators::test_util::{build_op, eval, eval_capture};
 
     /// Every input [`one_token`] accepts is clean for libinjection (SQLi and XSS): every
@@ -328,11 +383,37 @@ mod tests {
                     k.word
                 );
             }
-            // Two-byte entries starting with an allowed operator byte are operators.
-            if w.len() == 2 && b"-+*/%^=<>!~:;,?".contains(&w[0]) {
+            // Two-byte entries starting with an allowed operator byte are operators, but
+            // `&&` and `||`.
+            if w.len() == 2 && b"-+*/%^=<>!~&|:;,?".contains(&w[0]) && w != b"&&" && w != b"||" {
                 assert_eq!(k.token_type, b'o', "{}", k.word);
             }
         }
+    }
+
+    /// [`is_sql_word`] finds every refused word in any case, and few others.
+    #[test]
+    fn is_sql_word_finds_every_sql_word() {
+        let words = sql_words();
+        assert!(words.len() > 800, "{}", words.len());
+        for w in &words {
+            assert!(is_sql_word(w), "{w:?}");
+            assert!(is_sql_word(&w.to_ascii_lowercase()), "{w:?}");
+        }
+        for w in [
+            "value", "john", "smith", "street", "hello", "world", "key", "shoes", "",
+        ] {
+            assert!(!is_sql_word(w.as_bytes()), "{w}");
+        }
+        let mut next = crate::util::xorshift(0x0bad_5eed_dead_beef);
+        let collisions = (0..100_000)
+            .filter(|_| {
+                let len = 1 + (next() % 12) as usize;
+                let w: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                is_sql_word(&w) && !words.contains(&w.to_ascii_uppercase().as_slice())
+            })
+            .count();
+        assert_eq!(collisions, 0);
     }
 
     /// Every input [`never_sqli`] accepts is clean for libinjection: several hundred
@@ -421,19 +502,25 @@ mod tests {
             b"1.2.3",
             b"0.9",
             b"007",
+            b"$5",
+            b"$1,000.00",
+            b" $19.99",
+            b"$0.5,",
+            b"$1.",
         ];
         let punct: &[&[u8]] = &[
             b" ", b" ", b" ", b"  ", b"\t", b"\n", b"\r\n", b",", b", ", b"?", b";", b":", b"::",
             b":=", b"-", b"+", b"*", b"/", b"%", b"^", b"=", b"<", b">", b"!", b"~", b"<=>", b"!=",
             b"<>", b"<=", b">=", b"<<", b"!!", b"*=", b"-=", b"/=", b"@", b"@", b"@@", b"@", b"<@",
+            b"&", b"|", b" & ", b"&=", b"|=", b"|/", b"^=", b"$",
         ];
         let punct_at: &[&[u8]] = &[
             b" ", b" ", b"\t", b"\n", b",", b", ", b"?", b"@", b"@@", b" @",
         ];
         // Rarely, bytes outside the class (the input is then refused).
         let outside: &[&[u8]] = &[
-            b"--", b"/*", b"#", b"'", b"\"", b"(", b")", b"&", b"|", b"$", b"`", b"\\", b"{", b"[",
-            b"\0", b"\xa0",
+            b"--", b"/*", b"#", b"'", b"\"", b"(", b")", b"&&", b"||", b"$", b"`", b"\\", b"{",
+            b"[", b"\0", b"\xa0",
         ];
         let mut next = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
         let (mut accepted, mut with_at, mut with_op, mut with_keyword_part) = (0, 0, 0, 0);
@@ -477,7 +564,7 @@ mod tests {
             if v.contains(&b'@') {
                 with_at += 1;
             }
-            if v.iter().any(|b| b"-+*/%^=<>!~:;".contains(b)) {
+            if v.iter().any(|b| b"-+*/%^=<>!~&|:;".contains(b)) {
                 with_op += 1;
             }
             if v.contains(&b' ') && v.iter().any(u8::is_ascii_alphabetic) {
@@ -536,6 +623,8 @@ mod tests {
             b"en-US,en;q=0.9",
             b"blue shoes",
             b"gzip, deflate",
+            b"Tom & Jerry",
+            b"$19.99 | free shipping",
             b"",
             b"   ",
         ] {
@@ -561,6 +650,12 @@ mod tests {
             b"next value for",
             b"with rollup",
             b"a\xa0b",
+            b"a && b",
+            b"a || b",
+            b"a$5",
+            b"$x",
+            b"$$5",
+            b"1 $",
         ] {
             assert!(!never_sqli(v), "{:?}", String::from_utf8_lossy(v));
         }
