@@ -4,7 +4,7 @@
 //! `@pm` phrase list, over request collections (ARGS, ARGS_NAMES, REQUEST_HEADERS, cookies,
 //! the URI ...). Evaluating such a rule value by value costs a target walk, exclusion checks
 //! and a screen per value even when no value holds any of its literals, which is the usual
-//! case for benign traffic. Here, one Aho-Corasick automaton holds the literals of every
+//! case for benign traffic. Here, one automaton ([`LiteralDfa`]) holds the literals of every
 //! screenable rule; each request value is scanned once per phase and the rules whose literals
 //! it holds are noted in a bit set. A rule none of whose target collections holds one of its
 //! literals (after its transformations) is skipped without being evaluated.
@@ -40,9 +40,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind};
+mod literal_dfa;
+
+use literal_dfa::LiteralDfa;
 
 use crate::operators::required::case_closed;
 use crate::resolve::{self, Item, each};
@@ -52,8 +52,9 @@ use crate::transformations::{Transform, identity_bytes};
 use crate::variables::{Sel, Target, Var};
 
 /// Literals are cut to this many bytes. CRS's 9,189 literals (from 268 rules) become 1,737
-/// prefixes and a 1.8 MB automaton, screening as well as 8 bytes (2,966 prefixes, 4 MB) or
-/// whole literals (6,012, 7 MB) did; 3 bytes screens worse (measured with `eval_loop`).
+/// prefixes (a 1.8 MB aho-corasick DFA, copied into a 0.5 MB table: [`LiteralDfa`]),
+/// screening as well as 8 bytes (2,966 prefixes, 4 MB) or whole literals (6,012, 7 MB)
+/// did; 3 bytes screens worse (measured with `eval_loop`).
 const MAX_LITERAL: usize = 4;
 
 use crate::operators::required::ByteSet;
@@ -151,7 +152,7 @@ pub(crate) struct ScreenIndex {
     /// u64 words per hit set.
     words: usize,
     /// Built on first use (most rule sets never need it before traffic arrives).
-    automaton: OnceLock<Option<DFA>>,
+    automaton: OnceLock<Option<LiteralDfa>>,
 }
 
 /// `lowercase` only changes ASCII case, which the literals ignore: bytes it changes are
@@ -319,18 +320,13 @@ impl ScreenIndex {
         let _ = self.automaton();
     }
 
-    fn automaton(&self) -> Option<&DFA> {
+    fn automaton(&self) -> Option<&LiteralDfa> {
         self.automaton
             .get_or_init(|| {
                 if self.literals.is_empty() {
                     return None;
                 }
-                aho_corasick::dfa::Builder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build(&self.literals)
-                    .ok()
+                LiteralDfa::build(&self.literals, &self.lit_slots)
             })
             .as_ref()
     }
@@ -372,28 +368,9 @@ impl ScreenIndex {
     }
 
     /// Sets the bits of the rules whose literals occur in `v`.
-    fn scan(&self, ac: Option<&DFA>, v: &[u8], hits: &mut [u64]) {
-        let Some(ac) = ac else {
-            return;
-        };
-        // The automaton walked by hand: every position's matches (standard semantics keep
-        // all patterns ending at a state, suffixes included), with no iterator per match.
-        let Ok(mut sid) = ac.start_state(Anchored::No) else {
-            return;
-        };
-        for &b in v {
-            sid = ac.next_state(Anchored::No, sid, b);
-            if !ac.is_special(sid) || !ac.is_match(sid) {
-                continue;
-            }
-            for i in 0..ac.match_len(sid) {
-                let p = ac.match_pattern(sid, i);
-                for &slot in self.lit_slots.get(p.as_usize()).into_iter().flatten() {
-                    if let Some(w) = hits.get_mut((slot / 64) as usize) {
-                        *w |= 1u64 << (slot % 64);
-                    }
-                }
-            }
+    fn scan(&self, ac: Option<&LiteralDfa>, v: &[u8], hits: &mut [u64]) {
+        if let Some(ac) = ac {
+            ac.scan(v, hits);
         }
     }
 }
@@ -441,7 +418,7 @@ impl ScreenState {
     fn may_match(
         &mut self,
         ix: &ScreenIndex,
-        ac: Option<&DFA>,
+        ac: Option<&LiteralDfa>,
         src: u32,
         d: &TxData,
         rs: &RuleScreen,
@@ -488,7 +465,13 @@ impl ScreenState {
 
     /// The raw scan of target `t`'s values (computed on first use this phase): (first,
     /// count).
-    fn raw(&mut self, ix: &ScreenIndex, ac: Option<&DFA>, t: u32, d: &TxData) -> (usize, usize) {
+    fn raw(
+        &mut self,
+        ix: &ScreenIndex,
+        ac: Option<&LiteralDfa>,
+        t: u32,
+        d: &TxData,
+    ) -> (usize, usize) {
         if let Some(&(_, first, n)) = self.raw_vars.iter().find(|(v, _, _)| *v == t) {
             return (first, n);
         }
@@ -512,7 +495,14 @@ impl ScreenState {
     }
 
     /// Computes source `i`'s summary for this phase.
-    fn compute(&mut self, ix: &ScreenIndex, ac: Option<&DFA>, i: usize, src: &Source, d: &TxData) {
+    fn compute(
+        &mut self,
+        ix: &ScreenIndex,
+        ac: Option<&LiteralDfa>,
+        i: usize,
+        src: &Source,
+        d: &TxData,
+    ) {
         let words = ix.words;
         let (first, n) = self.raw(ix, ac, src.target, d);
         let Some(target) = ix.targets.get(src.target as usize) else {
