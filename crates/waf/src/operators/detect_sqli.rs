@@ -70,8 +70,9 @@ pub(crate) fn one_token(input: &[u8]) -> bool {
 /// before a digit (not right after a run), the operators `- + * / % ^ = < > ! ~ & |`
 /// (never `--`, `/*`, `&&` nor `||`), or `@` — but `@` only in an input with no operator,
 /// `:` nor `;`. A run that starts with a digit or `.` must be made of digits and dots
-/// only; any other run (a word) must not be a SQL word (see [`is_sql_word`]), nor may any
-/// prefix of it that ends before one of its dots.
+/// only; any other run (a word) must not be a SQL word (see [`is_sql_word`]) but one of
+/// the plain functions (see [`sql_words`]), nor may any prefix of it that ends before one
+/// of its dots be a SQL word.
 ///
 /// Why no such input is SQLi, following `SqliState::detect` in `libinjectionrs` 0.1:
 /// - Contexts: with no `'` and no `"` only the first context runs (no quote, ANSI), and
@@ -85,21 +86,22 @@ pub(crate) fn one_token(input: &[u8]) -> bool {
 ///   two-byte entry of `SQL_KEYWORDS` starting with one of them is an operator but the
 ///   logic operators `&&` and `||`, which never occur), `$` and the digits, dots and
 ///   commas after it one number (`parse_money`), and `@` a variable (`parse_var`) that
-///   swallows the following run. A word
-///   run is one `parse_word` token whose `lookup_word` (of the word, and of its prefixes
-///   before a dot) finds nothing, so a bareword `n`; a digit run is cut by
-///   `parse_number` into numbers `1` and dots `.` (no `0x`, exponent nor suffix letter
-///   can follow since letters are not allowed in it).
+///   swallows the following run. A word run is one `parse_word` token (`lookup_word`
+///   finds none of its prefixes before a dot, which would cut it there), a bareword `n`
+///   or a function `f`; a digit run is cut by `parse_number` into numbers `1` and dots
+///   `.` (no `0x`, exponent nor suffix letter can follow since letters are not allowed
+///   in it).
 /// - Folding (`SqliState::fold_tokens`) only drops or reorders such tokens, except for
-///   the rules that change a type: merging two words (`syntax_merge_words`), `IF` after
-///   `;`, a word before `(` becoming a function, `IN`/`LIKE`/`USER`/collations,
-///   backslash, `{` and the backtick comment. All but the merge need a token that cannot
-///   occur. The merge joins `a b` (types `n` or `o` here) when `lookup_word("A B")` is not
-///   a bareword: no multi-word entry of `SQL_KEYWORDS` holds a symbol, and for two words
-///   the entry must be a two-word entry not of type `n` (both parts of every such entry
-///   are SQL words, refused); a longer entry needs an earlier merge, so none happens.
-/// - So the fingerprint is a string of one to five of `n 1 . o , ; : ?` (with `@`,
-///   of `n 1 . v , ?`), and `blacklist::is_blacklisted` holds no such fingerprint (no
+///   the rules that change a type: merging two words (`syntax_merge_words`), a function
+///   `IF...` after `;` (no function word starts with `IF`), a word or function before `(`
+///   (there is no `(`), `IN`/`LIKE`/collations (keyword, operator and collation words
+///   are refused), backslash, `{` and the backtick comment. The merge joins `a b` (types
+///   `n`, `f` or `o` here) when `lookup_word("A B")` is not a bareword: no multi-word
+///   entry of `SQL_KEYWORDS` holds a symbol, and for two words the entry must be a
+///   two-word entry not of type `n` (both parts of every such entry are refused); a
+///   longer entry needs an earlier merge, so none happens.
+/// - So the fingerprint is a string of one to five of `n f 1 . o , ; : ?` (with `@`,
+///   of `n f 1 . v , ?`), and `blacklist::is_blacklisted` holds no such fingerprint (no
 ///   `X`, no comment, no string): `is_sqli` is false in the only context tried.
 ///
 /// `never_sqli_agrees_with_libinjection` checks the data facts used here (fingerprints,
@@ -148,15 +150,16 @@ fn is_run_byte(b: u8) -> bool {
 }
 
 /// Whether a maximal run of [`is_run_byte`] bytes tokenizes to numbers and dots only (it
-/// starts with a digit or a dot and holds nothing else) or to one bareword (a word that is
-/// no SQL word, nor is any prefix of it ending before a dot).
+/// starts with a digit or a dot and holds nothing else) or to one bareword or plain
+/// function (a word that [`is_refused_word`] passes, with no prefix ending before a dot
+/// that is any SQL word).
 fn plain_run(run: &[u8]) -> bool {
     match run.first() {
         Some(b) if b.is_ascii_digit() || *b == b'.' => {
             run.iter().all(|c| c.is_ascii_digit() || *c == b'.')
         }
         _ => {
-            !is_sql_word(run)
+            !is_refused_word(run)
                 && !run
                     .iter()
                     .enumerate()
@@ -172,12 +175,22 @@ const MAX_SQL_WORD: usize = 32;
 /// (never false for one of them); another word whose hash collides with one is taken for
 /// it too, which only sends its input to libinjection.
 fn is_sql_word(word: &[u8]) -> bool {
+    in_table(&sql_word_tables().any, word)
+}
+
+/// Whether `word` may be one of the [`sql_words`] that are refused as a whole word (all
+/// but the plain functions); exact in the same way as [`is_sql_word`].
+fn is_refused_word(word: &[u8]) -> bool {
+    in_table(&sql_word_tables().refused, word)
+}
+
+/// Whether `word`'s [`word_hash`] is in `table`, built by [`hash_table`].
+fn in_table(table: &[u64], word: &[u8]) -> bool {
     if word.len() > MAX_SQL_WORD {
         return false;
     }
-    let table = sql_word_hashes();
     let hash = word_hash(word);
-    let mask = table.len() - 1;
+    let mask = table.len().wrapping_sub(1);
     let mut slot = (hash >> 32) as usize & mask;
     // The table is at most a quarter full: an empty slot ends every probe sequence.
     loop {
@@ -191,7 +204,7 @@ fn is_sql_word(word: &[u8]) -> bool {
     }
 }
 
-/// FNV-1a of the upper-cased `word`, never 0 (the empty slot of [`sql_word_hashes`]).
+/// FNV-1a of the upper-cased `word`, never 0 (the empty slot of [`hash_table`]).
 fn word_hash(word: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in word {
@@ -201,59 +214,86 @@ fn word_hash(word: &[u8]) -> u64 {
     h | 1
 }
 
-/// An open-addressing set of the [`word_hash`]es of [`sql_words`] (a power-of-two table at
-/// most a quarter full, 0 for an empty slot).
-fn sql_word_hashes() -> &'static [u64] {
-    static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let words = sql_words();
-        let size = (words.len() * 4).next_power_of_two();
-        let mut table = vec![0u64; size];
-        for w in words {
-            let hash = word_hash(w);
-            let mut slot = (hash >> 32) as usize & (size - 1);
-            while let Some(&h) = table.get(slot) {
-                if h == 0 || h == hash {
-                    break;
-                }
-                slot = (slot + 1) & (size - 1);
+/// An open-addressing set of the [`word_hash`]es of `words`: a power-of-two table at most
+/// a quarter full, 0 for an empty slot.
+fn hash_table<'a>(words: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u64> {
+    let size = (words.clone().count() * 4).next_power_of_two();
+    let mut table = vec![0u64; size];
+    for w in words {
+        let hash = word_hash(w);
+        let mut slot = (hash >> 32) as usize & (size - 1);
+        while let Some(&h) = table.get(slot) {
+            if h == 0 || h == hash {
+                break;
             }
-            if let Some(s) = table.get_mut(slot) {
-                *s = hash;
-            }
+            slot = (slot + 1) & (size - 1);
         }
-        table
+        if let Some(s) = table.get_mut(slot) {
+            *s = hash;
+        }
+    }
+    table
+}
+
+/// The hash tables of [`sql_words`]: all of them, and those refused as a whole word.
+struct SqlWordTables {
+    any: Vec<u64>,
+    refused: Vec<u64>,
+}
+
+fn sql_word_tables() -> &'static SqlWordTables {
+    static TABLES: OnceLock<SqlWordTables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let words = sql_words();
+        SqlWordTables {
+            any: hash_table(words.iter().map(|(w, _)| *w)),
+            refused: hash_table(words.iter().filter(|(_, plain)| !plain).map(|(w, _)| *w)),
+        }
     })
 }
 
-/// The words [`never_sqli`] refuses, upper case: every one-word entry of libinjection's
-/// `SQL_KEYWORDS` (keywords, functions, operators, types... of any type, the fingerprints
-/// `0...` aside: a word never starts with `0`), and both parts of every two-word entry
-/// whose type is not `n` (those `lookup_word` makes a merged token of).
-fn sql_words() -> Vec<&'static [u8]> {
-    let mut words: Vec<&'static [u8]> = Vec::new();
+/// The SQL words, upper case, each with whether it is a *plain function*: every one-word
+/// entry of libinjection's `SQL_KEYWORDS` (keywords, functions, operators, types... of any
+/// type, the fingerprints `0...` aside: a word never starts with `0`), and both parts of
+/// every two-word entry whose type is not `n` (those `lookup_word` makes a merged token
+/// of). A plain function is a one-word entry of type `f` that is no part of such a
+/// two-word entry and does not start with `IF` (the fold makes `; IF...` a T-SQL word).
+/// [`never_sqli`] refuses all SQL words as prefixes before a dot, and all but the plain
+/// functions as whole words.
+fn sql_words() -> Vec<(&'static [u8], bool)> {
+    let mut parts_of_two: Vec<&'static [u8]> = Vec::new();
+    let mut singles: Vec<(&'static [u8], u8)> = Vec::new();
     for k in SQL_KEYWORDS {
         if k.token_type == b'F' {
             continue;
         }
         let parts: Vec<&'static str> = k.word.split(' ').collect();
         match parts.as_slice() {
-            [one] => words.push(one.as_bytes()),
+            [one] => singles.push((one.as_bytes(), k.token_type)),
             [a, b] if k.token_type != b'n' => {
-                words.push(a.as_bytes());
-                words.push(b.as_bytes());
+                parts_of_two.push(a.as_bytes());
+                parts_of_two.push(b.as_bytes());
             }
             _ => {}
         }
     }
+    let mut words: Vec<(&'static [u8], bool)> = singles
+        .iter()
+        .map(|&(w, t)| {
+            let plain = t == b'f' && !w.starts_with(b"IF") && !parts_of_two.contains(&w);
+            (w, plain)
+        })
+        .chain(parts_of_two.iter().map(|w| (*w, false)))
+        .collect();
+    // A word both single and part of a two-word entry is refused (its `false` sorts first).
     words.sort_unstable();
-    words.dedup();
+    words.dedup_by_key(|(w, _)| *w);
     words
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_SQL_WORD, is_sql_word, never_sqli, one_token, sql_words};
+    use super::{MAX_SQL_WORD, is_refused_word, is_sql_word, never_sqli, one_token, sql_words};
     use crate::operators::test_util::{build_op, eval, eval_capture};
 
     /// Every input [`one_token`] accepts is clean for libinjection (SQLi and XSS): every
@@ -355,7 +395,7 @@ mod tests {
         use libinjectionrs::sqli::blacklist::is_blacklisted;
         use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
         // No fingerprint the accepted inputs can produce is blacklisted.
-        for alphabet in [&b"n1.o,;:?"[..], b"n1.v,?"] {
+        for alphabet in [&b"n1.o,;:?f"[..], b"n1.v,?f"] {
             let fps = strings_up_to_5(alphabet);
             assert!(fps.len() > 1000);
             for fp in fps {
@@ -391,20 +431,38 @@ mod tests {
         }
     }
 
-    /// [`is_sql_word`] finds every refused word in any case, and few others.
+    /// [`is_sql_word`] and [`is_refused_word`] find every SQL word (refused word) in any
+    /// case, and no other; plain functions are `f` for libinjection, all else refused.
     #[test]
     fn is_sql_word_finds_every_sql_word() {
-        let words = sql_words();
-        assert!(words.len() > 800, "{}", words.len());
-        for w in &words {
-            assert!(is_sql_word(w), "{w:?}");
-            assert!(is_sql_word(&w.to_ascii_lowercase()), "{w:?}");
+        use libinjectionrs::sqli::TokenType;
+        use libinjectionrs::sqli::sqli_data::lookup_word;
+        let all = sql_words();
+        assert!(all.len() > 800, "{}", all.len());
+        let plain = all.iter().filter(|(_, p)| *p).count();
+        assert!(plain > 400, "{plain}");
+        for &(w, plain) in &all {
+            for v in [w.to_vec(), w.to_ascii_lowercase()] {
+                assert!(is_sql_word(&v), "{w:?}");
+                assert_eq!(is_refused_word(&v), !plain, "{w:?}");
+            }
+            if plain {
+                let s = std::str::from_utf8(w).unwrap();
+                assert_eq!(lookup_word(s), TokenType::Function, "{s}");
+                assert!(!s.starts_with("IF"), "{s}");
+            }
+        }
+        for w in [
+            "if", "IFNULL", "select", "and", "in", "with", "rollup", "all", "full",
+        ] {
+            assert!(is_refused_word(w.as_bytes()), "{w}");
         }
         for w in [
             "value", "john", "smith", "street", "hello", "world", "key", "shoes", "",
         ] {
             assert!(!is_sql_word(w.as_bytes()), "{w}");
         }
+        let words: Vec<&[u8]> = all.iter().map(|(w, _)| *w).collect();
         let mut next = crate::util::xorshift(0x0bad_5eed_dead_beef);
         let collisions = (0..100_000)
             .filter(|_| {
@@ -522,8 +580,15 @@ mod tests {
             b"--", b"/*", b"#", b"'", b"\"", b"(", b")", b"&&", b"||", b"$", b"`", b"\\", b"{",
             b"[", b"\0", b"\xa0",
         ];
+        // The plain functions (accepted words that libinjection reads as functions).
+        let functions: Vec<Vec<u8>> = sql_words()
+            .iter()
+            .filter(|(_, plain)| *plain)
+            .flat_map(|(w, _)| [w.to_vec(), w.to_ascii_lowercase()])
+            .collect();
         let mut next = crate::util::xorshift(0x2545_f491_4f6c_dd1d);
         let (mut accepted, mut with_at, mut with_op, mut with_keyword_part) = (0, 0, 0, 0);
+        let mut with_function = 0;
         let mut tried = 0u64;
         while accepted < 400_000 {
             tried += 1;
@@ -536,9 +601,13 @@ mod tests {
                 punct
             };
             let mut v: Vec<u8> = Vec::new();
+            let mut function = false;
             while v.len() < max {
                 let r = next() % 100;
-                let piece: Vec<u8> = if r < 30 {
+                let piece: Vec<u8> = if r < 12 {
+                    function = true;
+                    functions[(next() % functions.len() as u64) as usize].clone()
+                } else if r < 30 {
                     vocab[(next() % vocab.len() as u64) as usize].clone()
                 } else if r < 45 {
                     let letters =
@@ -563,6 +632,9 @@ mod tests {
             accepted += 1;
             if v.contains(&b'@') {
                 with_at += 1;
+            }
+            if function {
+                with_function += 1;
             }
             if v.iter().any(|b| b"-+*/%^=<>!~&|:;".contains(b)) {
                 with_op += 1;
@@ -609,8 +681,11 @@ mod tests {
         }
         assert!(merged > 40, "{merged}");
         assert!(
-            with_at > 50_000 && with_op > 100_000 && with_keyword_part > 100_000,
-            "{with_at} {with_op} {with_keyword_part} of {tried}"
+            with_at > 50_000
+                && with_op > 100_000
+                && with_keyword_part > 100_000
+                && with_function > 100_000,
+            "{with_at} {with_op} {with_keyword_part} {with_function} of {tried}"
         );
         // The shapes of real traffic the fast path is for.
         for v in [
