@@ -403,13 +403,60 @@ mod tests {
                 assert!(!is_blacklisted(&fp), "{fp}");
             }
         }
+        // The tokenizer's byte classes the proof relies on.
+        {
+            use libinjectionrs::sqli::sqli_data::{CharType, get_char_type};
+            for b in 0x80..=0xffu8 {
+                let want = if b == 0xa0 {
+                    CharType::White
+                } else {
+                    CharType::Word
+                };
+                assert_eq!(get_char_type(b), want, "{b:#x}");
+            }
+            for (bytes, want) in [
+                (&b"0123456789."[..], CharType::Number),
+                (b"_ACDFGHIJKLMOPRSTVWYZacdfghijklmoprstvwyz", CharType::Word),
+                (b" \t\n\r", CharType::White),
+                (b",", CharType::Comma),
+                (b";", CharType::Semicolon),
+                (b"?", CharType::Other),
+                (b"@", CharType::Variable),
+                (b"$", CharType::Money),
+                (b"-", CharType::Dash),
+                (b"/", CharType::Slash),
+                (b"!", CharType::Bang),
+                (b"%^", CharType::Op1),
+                (b"+~", CharType::Unary),
+                (b"&*<=>|:", CharType::Op2),
+            ] {
+                for b in bytes {
+                    assert_eq!(get_char_type(*b), want, "{:?}", *b as char);
+                }
+            }
+            // Letters that may start a string form, which all need a `'`.
+            for (bytes, want) in [
+                (&b"Bb"[..], CharType::BString),
+                (b"Ee", CharType::EString),
+                (b"Nn", CharType::NQString),
+                (b"Qq", CharType::QString),
+                (b"Uu", CharType::UString),
+                (b"Xx", CharType::XString),
+            ] {
+                for b in bytes {
+                    assert_eq!(get_char_type(*b), want, "{:?}", *b as char);
+                }
+            }
+        }
         // ... while a variable after an operator, or before `;`, would be.
         for fp in ["1ov", "n1ovo", "n1v;"] {
             assert!(is_blacklisted(fp), "{fp}");
         }
         for k in SQL_KEYWORDS {
             let w = k.word.as_bytes();
-            // Fingerprint entries start with `0`, where no word does.
+            // Fingerprint entries start with `0`, where no word does, and hold no space
+            // (no merge makes one).
+            assert!(k.token_type != b'F' || !w.contains(&b' '), "{}", k.word);
             assert_eq!(k.token_type == b'F', w.first() == Some(&b'0'), "{}", k.word);
             // Upper case (`lookup_word` upper-cases), and short enough for `is_sql_word`.
             assert!(!w.iter().any(u8::is_ascii_lowercase), "{}", k.word);
