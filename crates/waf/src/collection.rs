@@ -73,10 +73,11 @@ impl Collection {
         k.push_str(key);
         v.clear();
         v.extend_from_slice(value);
-        if let Some((old_l, (old_k, old_v))) = self.map.remove_entry(lower) {
-            self.keep(old_l, old_k, old_v);
+        // Callers look the key up first, so it is normally absent; when present, the map
+        // keeps its old key and the new one (with the old value's buffers) goes spare.
+        if let Some((old_k, old_v)) = self.map.insert(l, (k, v)) {
+            self.keep(String::new(), old_k, old_v);
         }
-        self.map.insert(l, (k, v));
     }
 
     /// Removes the element under `lower`.
