@@ -113,12 +113,28 @@ pub(crate) fn never_sqli(input: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = input.get(i) {
         if is_run_byte(b) {
-            let rest = input.get(i..).unwrap_or_default();
-            let len = rest.iter().take_while(|c| is_run_byte(**c)).count();
-            if !plain_run(rest.get(..len).unwrap_or_default()) {
+            // A maximal run: numbers and dots only (it starts with a digit or a dot and
+            // holds nothing else), or one bareword or plain function (a word that
+            // `is_refused_word` passes, with no prefix ending before a dot that is any SQL
+            // word).
+            let start = i;
+            let number = b.is_ascii_digit() || b == b'.';
+            while let Some(&c) = input.get(i) {
+                if !is_run_byte(c) {
+                    break;
+                }
+                if number {
+                    if !c.is_ascii_digit() && c != b'.' {
+                        return false;
+                    }
+                } else if c == b'.' && is_sql_word(input.get(start..i).unwrap_or_default()) {
+                    return false;
+                }
+                i += 1;
+            }
+            if !number && is_refused_word(input.get(start..i).unwrap_or_default()) {
                 return false;
             }
-            i += len;
             continue;
         }
         let next = input.get(i + 1).copied();
@@ -144,29 +160,23 @@ pub(crate) fn never_sqli(input: &[u8]) -> bool {
     !(at && op)
 }
 
-/// A byte libinjection's `parse_word` keeps inside a word, among those [`never_sqli`] allows.
+/// A byte libinjection's `parse_word` keeps inside a word, among those [`never_sqli`] allows:
+/// `[A-Za-z0-9_.]` and `0x80..=0xFF` but `0xA0`.
 fn is_run_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || (b >= 0x80 && b != 0xA0)
+    RUN_BYTES[usize::from(b)]
 }
 
-/// Whether a maximal run of [`is_run_byte`] bytes tokenizes to numbers and dots only (it
-/// starts with a digit or a dot and holds nothing else) or to one bareword or plain
-/// function (a word that [`is_refused_word`] passes, with no prefix ending before a dot
-/// that is any SQL word).
-fn plain_run(run: &[u8]) -> bool {
-    match run.first() {
-        Some(b) if b.is_ascii_digit() || *b == b'.' => {
-            run.iter().all(|c| c.is_ascii_digit() || *c == b'.')
-        }
-        _ => {
-            !is_refused_word(run)
-                && !run
-                    .iter()
-                    .enumerate()
-                    .any(|(k, c)| *c == b'.' && run.get(..k).is_some_and(is_sql_word))
-        }
+/// [`is_run_byte`] as a table (indexed by a byte: always in bounds).
+static RUN_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || (c >= 0x80 && c != 0xA0);
+        b += 1;
     }
-}
+    t
+};
 
 /// The longest word [`is_sql_word`] can match (`SQL_KEYWORDS`' entries are shorter).
 const MAX_SQL_WORD: usize = 32;
