@@ -25,8 +25,12 @@
 //!   or without one of its bytes (both cases of letters are added), and no input shorter
 //!   than its minimum length ([`crate::operators::Operator::required_literals`]);
 //! - a value whose bytes no transformation of the rule's chain changes, except ASCII case
-//!   by `lowercase`, is scanned as it is (case does not matter to the literals); any other
-//!   value is transformed first, as the rule would, and the result scanned;
+//!   by `lowercase`, and which every "surely unchanged" test of the chain's other steps
+//!   accepts (`t:base64Decode` leaves a value that is not Base64 alone:
+//!   [`crate::transformations::surely_unchanged`]), is scanned as it is (case does not
+//!   matter to the literals); any other value is transformed first, as the rule would, and
+//!   the result scanned. When no value of a collection is changed, the summary is the
+//!   union of the raw scans, kept per collection, with no pass over the values;
 //! - the collections screened hold request or response data only, which no rule changes
 //!   while a phase runs (the summaries are forgotten at every phase start). Selectors and
 //!   exclusions only narrow what a rule reads, so a summary over the whole collection is a
@@ -48,7 +52,7 @@ use crate::operators::required::case_closed;
 use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::transaction::TxData;
-use crate::transformations::{Transform, identity_bytes};
+use crate::transformations::{Transform, identity_bytes, surely_unchanged};
 use crate::variables::{Sel, Target, Var};
 
 /// Literals are cut to this many bytes. CRS's 9,189 literals (from 268 rules) become 1,737
@@ -107,8 +111,12 @@ struct Source {
     /// With `multiMatch`, every intermediate value is scanned too.
     multi: bool,
     /// Bytes that may make the chain change a value other than by ASCII case (all bytes
-    /// when some step has no identity table).
+    /// when some step has neither an identity table nor a predicate).
     touch: ByteSet,
+    /// Steps without identity table but with a "surely unchanged" predicate: bit `i` is
+    /// [`ScreenIndex::predicates`]`[i]`. A value is left alone by the chain when it holds
+    /// no byte of `touch` and every such predicate accepts it.
+    opaque: u8,
 }
 
 /// What is known statically about one screenable rule (a chain starter).
@@ -145,6 +153,9 @@ pub(crate) struct ScreenIndex {
     /// The collections sources read: whole (`Sel::All`) or one key (`REQUEST_HEADERS:Referer`),
     /// so a header a rule does not read (an `Accept` holding `xhtml`) does not wake it.
     targets: Vec<Target>,
+    /// "Surely unchanged" predicates of opaque transformation steps (`t:base64Decode`),
+    /// evaluated once per value in the raw scan.
+    predicates: Vec<Predicate>,
     /// Distinct literals (lower-cased), in automaton pattern order.
     literals: Vec<Vec<u8>>,
     /// Per literal: the slots of the rules that require it.
@@ -155,8 +166,46 @@ pub(crate) struct ScreenIndex {
     automaton: OnceLock<Option<LiteralDfa>>,
 }
 
+/// A "surely unchanged" test of a transformation ([`surely_unchanged`]).
+type Predicate = fn(&[u8]) -> bool;
+
+/// Predicates kept per rule set at most (bits of [`Source::opaque`]).
+const MAX_PREDICATES: usize = 8;
+
+/// The touch set of a chain and its opaque steps (see [`Source`]); new predicates are
+/// added to `predicates`.
+fn chain_touch(
+    transforms: &[(String, Transform)],
+    predicates: &mut Vec<(String, Predicate)>,
+) -> (ByteSet, u8) {
+    let mut opaque = 0u8;
+    let mut rest: Vec<(String, Transform)> = Vec::new();
+    for (name, f) in transforms {
+        let lower = name.to_ascii_lowercase();
+        if identity_bytes([lower.as_str()]).is_none()
+            && let Some(keeps) = surely_unchanged(&lower)
+        {
+            let at = match predicates.iter().position(|(n, _)| *n == lower) {
+                Some(at) => Some(at),
+                None if predicates.len() < MAX_PREDICATES => {
+                    predicates.push((lower, keeps));
+                    Some(predicates.len() - 1)
+                }
+                None => None,
+            };
+            if let Some(at) = at {
+                opaque |= 1u8 << at;
+                continue;
+            }
+        }
+        rest.push((name.clone(), *f));
+    }
+    (touch_set(&rest), opaque)
+}
+
 /// `lowercase` only changes ASCII case, which the literals ignore: bytes it changes are
-/// safe for the screen when the chain's other steps leave both cases alone.
+/// safe for the screen when the chain's other steps leave both cases alone (predicates
+/// of opaque steps do not depend on case either).
 fn touch_set(transforms: &[(String, Transform)]) -> ByteSet {
     let mut touch = [u64::MAX; 4];
     let others: Vec<&str> = transforms
@@ -193,6 +242,7 @@ impl ScreenIndex {
     /// Builds the tables for `rules`.
     pub(crate) fn build(rules: &[Rule]) -> ScreenIndex {
         let mut source_ids: HashMap<(u32, u32, bool), u32> = HashMap::new();
+        let mut predicates: Vec<(String, Predicate)> = Vec::new();
         let mut sources: Vec<Source> = Vec::new();
         let mut targets: Vec<Target> = Vec::new();
         let mut lit_ids: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -258,11 +308,13 @@ impl ScreenIndex {
                     let target = u32::try_from(target).unwrap_or(u32::MAX);
                     let key = (target, rule.transform_chain_id, multi);
                     let id = *source_ids.entry(key).or_insert_with(|| {
+                        let (touch, opaque) = chain_touch(&rule.transforms, &mut predicates);
                         sources.push(Source {
                             target,
                             transforms: rule.transforms.clone(),
                             multi,
-                            touch: touch_set(&rule.transforms),
+                            touch,
+                            opaque,
                         });
                         // Invariant: at most one source per (target, chain, multi), far
                         // fewer than u32::MAX.
@@ -308,6 +360,7 @@ impl ScreenIndex {
             rules: screens,
             sources,
             targets,
+            predicates: predicates.into_iter().map(|(_, f)| f).collect(),
             literals,
             lit_slots: lit_slots.into_iter().map(Vec::into_boxed_slice).collect(),
             words: (next_slot as usize).div_ceil(64),
@@ -390,12 +443,46 @@ pub(crate) struct ScreenState {
     max_len: Vec<usize>,
     /// Per source: every byte some (transformed) value holds.
     present: Vec<ByteSet>,
-    /// Targets scanned as they are this phase: (target index, first value, value count).
-    raw_vars: Vec<(u32, usize, usize)>,
-    /// Per scanned value: bytes present and length; its hits are at `index * words` in
-    /// `raw_hits`.
-    raw_values: Vec<(ByteSet, usize)>,
+    /// Targets scanned as they are this phase.
+    raw_vars: Vec<RawTarget>,
+    /// Per scanned value; its hits are at `index * words` in `raw_hits`.
+    raw_values: Vec<RawValue>,
     raw_hits: Vec<u64>,
+    /// Per scanned target: the union of its values' hits (`RawTarget::agg` * words).
+    raw_agg_hits: Vec<u64>,
+}
+
+/// One value as scanned (before any transformation).
+#[derive(Debug, Clone, Copy)]
+struct RawValue {
+    /// The bytes it holds.
+    set: ByteSet,
+    len: usize,
+    /// Bit `i`: [`ScreenIndex::predicates`]`[i]` accepts it.
+    keeps: u8,
+}
+
+/// One target's values as scanned this phase, with their union.
+#[derive(Debug, Clone, Copy)]
+struct RawTarget {
+    target: u32,
+    /// First value in `raw_values`, and the count.
+    first: usize,
+    n: usize,
+    /// Union of the values' byte sets, longest length, predicates accepting every value.
+    set: ByteSet,
+    max_len: usize,
+    keeps: u8,
+    /// Index of the union of hits in `raw_agg_hits` (in words units of `words`).
+    agg: usize,
+}
+
+impl RawValue {
+    /// Whether `src`'s chain may change this value (other than by ASCII case).
+    fn touched_by(&self, src: &Source) -> bool {
+        self.set.iter().zip(&src.touch).any(|(a, b)| a & b != 0)
+            || self.keeps & src.opaque != src.opaque
+    }
 }
 
 impl ScreenState {
@@ -410,6 +497,7 @@ impl ScreenState {
         self.raw_vars.clear();
         self.raw_values.clear();
         self.raw_hits.clear();
+        self.raw_agg_hits.clear();
     }
 
     /// Whether rule `rs` may match through source `src`: false only when no value of the
@@ -463,35 +551,62 @@ impl ScreenState {
             .is_some_and(|w| w & (1u64 << (slot % 64)) != 0)
     }
 
-    /// The raw scan of target `t`'s values (computed on first use this phase): (first,
-    /// count).
-    fn raw(
-        &mut self,
-        ix: &ScreenIndex,
-        ac: Option<&LiteralDfa>,
-        t: u32,
-        d: &TxData,
-    ) -> (usize, usize) {
-        if let Some(&(_, first, n)) = self.raw_vars.iter().find(|(v, _, _)| *v == t) {
-            return (first, n);
+    /// The raw scan of target `t`'s values (computed on first use this phase).
+    fn raw(&mut self, ix: &ScreenIndex, ac: Option<&LiteralDfa>, t: u32, d: &TxData) -> RawTarget {
+        if let Some(r) = self.raw_vars.iter().find(|r| r.target == t) {
+            return *r;
         }
-        let Some(target) = ix.targets.get(t as usize) else {
-            return (0, 0);
-        };
         let words = ix.words;
         let first = self.raw_values.len();
-        let (values, hits) = (&mut self.raw_values, &mut self.raw_hits);
-        for_each_value(d, target, |v| {
-            values.push((byte_set(v), v.len()));
-            let start = hits.len();
-            hits.resize(start + words, 0);
-            if let Some(h) = hits.get_mut(start..) {
-                ix.scan(ac, v, h);
+        let agg = self.raw_agg_hits.len() / words.max(1);
+        self.raw_agg_hits.resize(self.raw_agg_hits.len() + words, 0);
+        let mut r = RawTarget {
+            target: t,
+            first,
+            n: 0,
+            set: [0; 4],
+            max_len: 0,
+            keeps: u8::MAX,
+            agg,
+        };
+        if let Some(target) = ix.targets.get(t as usize) {
+            let (values, hits) = (&mut self.raw_values, &mut self.raw_hits);
+            for_each_value(d, target, |v| {
+                let mut keeps = 0u8;
+                for (i, p) in ix.predicates.iter().enumerate() {
+                    if p(v) {
+                        keeps |= 1u8 << i;
+                    }
+                }
+                let set = byte_set(v);
+                values.push(RawValue {
+                    set,
+                    len: v.len(),
+                    keeps,
+                });
+                r.max_len = r.max_len.max(v.len());
+                r.keeps &= keeps;
+                for (w, x) in r.set.iter_mut().zip(set) {
+                    *w |= x;
+                }
+                let start = hits.len();
+                hits.resize(start + words, 0);
+                if let Some(h) = hits.get_mut(start..) {
+                    ix.scan(ac, v, h);
+                }
+            });
+        }
+        r.n = self.raw_values.len() - first;
+        let (hits, agg_hits) = (&self.raw_hits, &mut self.raw_agg_hits);
+        if let Some(sum) = agg_hits.get_mut(agg * words..(agg + 1) * words) {
+            for k in first..first + r.n {
+                for (w, h) in sum.iter_mut().zip(hits.iter().skip(k * words)) {
+                    *w |= h;
+                }
             }
-        });
-        let n = self.raw_values.len() - first;
-        self.raw_vars.push((t, first, n));
-        (first, n)
+        }
+        self.raw_vars.push(r);
+        r
     }
 
     /// Computes source `i`'s summary for this phase.
@@ -504,22 +619,44 @@ impl ScreenState {
         d: &TxData,
     ) {
         let words = ix.words;
-        let (first, n) = self.raw(ix, ac, src.target, d);
+        let raw = self.raw(ix, ac, src.target, d);
         let Some(target) = ix.targets.get(src.target as usize) else {
             return;
         };
-        let touched = |set: &ByteSet| set.iter().zip(&src.touch).any(|(a, b)| a & b != 0);
         let Self {
             hits,
             max_len,
             present,
             raw_values,
             raw_hits,
+            raw_agg_hits,
             ..
         } = self;
         let Some(sum) = hits.get_mut(i * words..(i + 1) * words) else {
             return;
         };
+        let union = RawValue {
+            set: raw.set,
+            len: raw.max_len,
+            keeps: raw.keeps,
+        };
+        if !union.touched_by(src) {
+            // No value is changed by the chain: the summary is the raw union.
+            for (w, h) in sum
+                .iter_mut()
+                .zip(raw_agg_hits.iter().skip(raw.agg * words))
+            {
+                *w = *h;
+            }
+            if let Some(m) = max_len.get_mut(i) {
+                *m = raw.max_len;
+            }
+            if let Some(p) = present.get_mut(i) {
+                *p = raw.set;
+            }
+            return;
+        }
+        let (first, n) = (raw.first, raw.n);
         sum.fill(0);
         let mut longest = 0usize;
         let mut bytes: ByteSet = [0; 4];
@@ -536,10 +673,10 @@ impl ScreenState {
         let mut changed = false;
         for k in first..first + n {
             match raw_values.get(k) {
-                Some((set, _)) if touched(set) => changed = true,
-                Some((set, len)) => {
-                    longest = longest.max(*len);
-                    add_set(&mut bytes, set);
+                Some(rv) if rv.touched_by(src) => changed = true,
+                Some(rv) => {
+                    longest = longest.max(rv.len);
+                    add_set(&mut bytes, &rv.set);
                     or_raw(sum, k);
                 }
                 None => {}
@@ -552,7 +689,7 @@ impl ScreenState {
             for_each_value(d, target, |v| {
                 let at = k;
                 k += 1;
-                if !raw_values.get(at).is_some_and(|(set, _)| touched(set)) {
+                if !raw_values.get(at).is_some_and(|rv| rv.touched_by(src)) {
                     return;
                 }
                 // What the rule's operator sees, computed by the evaluation's own functions:
@@ -561,8 +698,8 @@ impl ScreenState {
                 let mut note = |t: &[u8], sum: &mut [u64]| {
                     if t == v {
                         longest = longest.max(v.len());
-                        if let Some((set, _)) = raw_values.get(at) {
-                            add_set(&mut bytes, set);
+                        if let Some(rv) = raw_values.get(at) {
+                            add_set(&mut bytes, &rv.set);
                         }
                         or_raw(sum, at);
                     } else {

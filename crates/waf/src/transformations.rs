@@ -174,6 +174,18 @@ pub fn identity_bytes<'a>(chain: impl IntoIterator<Item = &'a str>) -> Option<Bo
     Some(table)
 }
 
+/// For transformations that may change any byte ([`identity_bytes`] has no table for
+/// them): a cheap test that is true only for values the transformation surely leaves
+/// unchanged, and whose answer does not depend on ASCII case (so it holds whatever
+/// `lowercase` did before). `None` when there is none.
+pub fn surely_unchanged(name: &str) -> Option<fn(&[u8]) -> bool> {
+    match name.to_ascii_lowercase().as_str() {
+        // Not Base64 at all (wrong length or a byte outside the alphabet): left as it is.
+        "base64decode" => Some(base64_decode::surely_invalid),
+        _ => None,
+    }
+}
+
 /// Looks up a transformation by name (any case).
 pub fn lookup(name: &str) -> Option<Transform> {
     let lower = name.to_ascii_lowercase();
@@ -214,6 +226,35 @@ mod tests {
         assert!(identity_bytes(["base64Decode"]).is_none());
         let t = identity_bytes(["lowercase", "urlDecodeUni"]).unwrap();
         assert!(t[usize::from(b'a')] && !t[usize::from(b'A')] && !t[usize::from(b'%')]);
+    }
+
+    /// A value `surely_unchanged` accepts comes out unchanged, and the answer is the same
+    /// for the value in any ASCII case.
+    #[test]
+    fn surely_unchanged_holds() {
+        let mut next = crate::util::xorshift(0x0dd5_eed5_0bad_cafe);
+        let alphabet = b"aZ09+/=. \r\n-_%\x00\xff";
+        for (name, f) in TRANSFORMATIONS {
+            let Some(keeps) = surely_unchanged(name) else {
+                continue;
+            };
+            let mut accepted = 0;
+            for _ in 0..50_000 {
+                let len = (next() % 16) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() as usize) % alphabet.len()])
+                    .collect();
+                assert_eq!(keeps(&v), keeps(&v.to_ascii_lowercase()), "{name} {v:?}");
+                assert_eq!(keeps(&v), keeps(&v.to_ascii_uppercase()), "{name} {v:?}");
+                if keeps(&v) {
+                    accepted += 1;
+                    assert_eq!(&*f(&v), &v[..], "{name} changes {v:?}");
+                }
+            }
+            assert!(accepted > 1000, "{name}: {accepted}");
+        }
+        assert!(surely_unchanged("base64Decode").is_some());
+        assert!(surely_unchanged("md5").is_none());
     }
 
     /// The names the brief requires (every `t:` CRS v4 uses, plus the ModSecurity list).

@@ -501,6 +501,7 @@ SecRule REQUEST_HEADERS:Accept "@rx xhtml" "id:21,phase:1,pass,log"
 SecRule ARGS "@validateUrlEncoding" "id:22,phase:1,pass,log"
 SecRule ARGS "@rx [!-/:-@]X" "id:23,phase:1,pass,log,t:urlDecode"
 SecRule ARGS|REQUEST_HEADERS|ARGS_NAMES "@rx (?i)evilbot" "id:24,phase:1,pass,log,setvar:tx.m=%{matched_var_name}"
+SecRule ARGS "@rx union" "id:25,phase:1,pass,log,t:base64Decode"
 "#,
     );
     assert!(
@@ -510,19 +511,20 @@ SecRule ARGS|REQUEST_HEADERS|ARGS_NAMES "@rx (?i)evilbot" "id:24,phase:1,pass,lo
     );
     let tx = get(
         &rs,
-        "/?a=a%2541&b=un+ion&c=SeLeCt&unionselec=1&d=;x&e=100%25&f=%253bX",
+        "/?a=a%2541&b=un+ion&c=SeLeCt&unionselec=1&d=;x&e=100%25&f=%253bX&g=dW5pb24%3d",
         &[
             ("User-Agent", "x EvilBot y"),
             ("Accept", "text/html,application/xhtml+xml"),
         ],
     );
-    assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23, 24]);
+    assert_eq!(ids(&tx), vec![10, 11, 12, 13, 18, 21, 22, 23, 24, 25]);
     // 24 runs on the headers only (no argument holds its literal) and sees the same match.
     assert_eq!(
         tx_var(&tx, "m").as_deref(),
         Some("REQUEST_HEADERS:User-Agent")
     );
-    // Byte sets (18, 19, 22, 23) and a keyed header (20) screen rules out.
+    // Byte sets (18, 19, 22, 23), a keyed header (20) and values that are not Base64 (25)
+    // screen rules out.
     let tx = get(
         &rs,
         "/?a=plain&b=words",

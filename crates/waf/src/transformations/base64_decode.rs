@@ -40,7 +40,7 @@ pub fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
 /// or NUL, every byte counts as a symbol, so a length that is not a multiple of four, or a
 /// byte outside the alphabet and `=`, makes it invalid (left unchanged) without the full
 /// validation pass. False means "not decided here".
-fn surely_invalid(input: &[u8]) -> bool {
+pub(crate) fn surely_invalid(input: &[u8]) -> bool {
     let mut outside = false;
     for &b in input {
         match b {
