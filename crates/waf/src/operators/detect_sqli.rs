@@ -12,7 +12,12 @@
 use std::sync::OnceLock;
 
 use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+use std::cell::RefCell;
+use std::hash::{BuildHasher, BuildHasherDefault};
+
 use libinjectionrs::{SqliFlags, SqliState};
+
+use crate::collection::FastHasher;
 
 use super::{BuildContext, OpContext, Operator, OperatorError, set_captures};
 
@@ -30,13 +35,14 @@ pub(crate) fn build(
 
 impl Operator for DetectSqli {
     fn evaluate(&self, ctx: &mut OpContext<'_>, input: &[u8]) -> bool {
-        if one_token(input) || never_sqli(input) {
+        if one_token(input) || never_sqli(input) || known_clean(input) {
             return false;
         }
         // What `libinjectionrs::detect_sqli` does, except that the fingerprint is computed
         // again (a second tokenization) only for a match, where the capture needs it.
         let mut state = SqliState::new(input, SqliFlags::FLAG_NONE);
         if !state.detect() {
+            remember_clean(input);
             return false;
         }
         if ctx.captures.is_some() {
@@ -45,6 +51,60 @@ impl Operator for DetectSqli {
         }
         true
     }
+}
+
+/// Slots of the per-thread memory of clean inputs (direct-mapped by hash).
+const CLEAN_SLOTS: usize = 64;
+/// Longer inputs are not remembered (at most 64 x 512 bytes per thread).
+const CLEAN_MAX_LEN: usize = 512;
+
+thread_local! {
+    /// Inputs libinjection found clean on this thread, each in the slot its hash picks
+    /// (empty: none). A client sends the same `User-Agent` and cookies with every request,
+    /// and a browser's `User-Agent` (`Mozilla/5.0 (X11; Linux x86_64) ...`) is the one
+    /// usual value the fast paths above cannot answer: remembering it spares a
+    /// tokenization per request. Only exact byte-for-byte repeats are answered, with the
+    /// library's own earlier answer.
+    static CLEAN: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn clean_slot(input: &[u8]) -> usize {
+    let h = BuildHasherDefault::<FastHasher>::default().hash_one(input);
+    // The remainder is below CLEAN_SLOTS: no truncation.
+    (h % CLEAN_SLOTS as u64) as usize
+}
+
+/// Whether libinjection already found exactly `input` clean on this thread.
+fn known_clean(input: &[u8]) -> bool {
+    if input.len() > CLEAN_MAX_LEN {
+        return false;
+    }
+    let slot = clean_slot(input);
+    CLEAN
+        .try_with(|c| {
+            c.try_borrow()
+                .is_ok_and(|c| c.get(slot).is_some_and(|v| v.as_slice() == input))
+        })
+        .unwrap_or(false)
+}
+
+/// Remembers that libinjection found `input` clean.
+fn remember_clean(input: &[u8]) {
+    if input.is_empty() || input.len() > CLEAN_MAX_LEN {
+        return;
+    }
+    let slot = clean_slot(input);
+    let _ = CLEAN.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.len() != CLEAN_SLOTS {
+                c.resize(CLEAN_SLOTS, Vec::new());
+            }
+            if let Some(v) = c.get_mut(slot) {
+                v.clear();
+                v.extend_from_slice(input);
+            }
+        }
+    });
 }
 
 /// Whether libinjection reads `input` as a single word (a letter, then letters, digits and
@@ -309,6 +369,33 @@ mod tests {
     /// Every input [`one_token`] accepts is clean for libinjection (SQLi and XSS): every
     /// SQL keyword libinjection knows that fits the pattern, in three cases, alone and
     /// followed by digits, and pseudo-random words and numbers.
+    /// Repeated inputs get the library's own answer: clean ones from memory, attacks
+    /// always from the library (never remembered), with their fingerprint captured.
+    #[test]
+    fn clean_memory_answers_repeats_only() {
+        let op = build_op("detectSQLi", "");
+        let ua = b"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+        assert!(!super::known_clean(ua));
+        assert!(!eval(op.as_ref(), ua));
+        assert!(super::known_clean(ua));
+        assert!(!eval(op.as_ref(), ua));
+        let attack = b"1' OR '1'='1";
+        for _ in 0..2 {
+            assert_eq!(
+                eval_capture(op.as_ref(), attack),
+                (true, vec![b"s&sos".to_vec()])
+            );
+            assert!(!super::known_clean(attack));
+        }
+        // A different input in the same slot replaces the remembered one.
+        let mut other = ua.to_vec();
+        other.push(b' ');
+        assert!(!super::known_clean(&other));
+        let long = vec![b'('; super::CLEAN_MAX_LEN + 1];
+        assert!(!eval(op.as_ref(), &long));
+        assert!(!super::known_clean(&long));
+    }
+
     #[test]
     fn one_token_inputs_are_never_sqli() {
         let mut inputs: Vec<Vec<u8>> = Vec::new();
