@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release -p waf --example eval_loop -- [get|form|json|sqli] [N] [PARANOIA]`
 //!
+//! `BODY=file` replaces the form or JSON body with the file's bytes (e.g. the checkout
+//! bodies `bench/waf.sh` sends, kept in its run folder under `bodies/`).
+//!
 //! The first request of a kind compiles the regexes it needs (compilation is lazy); one
 //! warm-up request runs before the measured loop, which is the function `measured`, so
 //! `--toggle-collect=eval_loop::measured` counts steady-state requests only. PARANOIA
@@ -26,7 +29,13 @@ fn main() {
     let mut rs = load(paranoia);
     rs.set_engine_mode(EngineMode::DetectionOnly);
     let rs = Arc::new(rs);
-    let bodies = (form_body(), json_body());
+    let bodies = match std::env::var_os("BODY") {
+        Some(path) => {
+            let b = std::fs::read(path).expect("BODY file");
+            (b.clone(), b)
+        }
+        None => (form_body(), json_body()),
+    };
     let warm = one(&rs, &kind, &bodies);
     let total = measured(&rs, &kind, n, &bodies);
     println!(

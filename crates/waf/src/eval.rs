@@ -189,7 +189,7 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
                 skip
             }
         };
-        if !eval_rule(tx, rule, skip) {
+        if !eval_rule(tx, rule, skip, Some(idx)) {
             continue;
         }
         let flow = on_full_match(tx, rule);
@@ -209,7 +209,7 @@ pub(crate) fn run_phase(tx: &mut Transaction, phase: u8) {
 /// and fail loudly if a value of them matches: the screen must only skip what cannot match.
 #[cfg(debug_assertions)]
 fn debug_check_screen(tx: &mut Transaction, rule: &Rule, skip: u64) {
-    let (recs, _) = collect_matches(tx, rule, rule, !skip);
+    let (recs, _) = collect_matches(tx, rule, rule, !skip, None);
     let n = recs.n;
     tx.scratch.recs = recs;
     assert!(
@@ -238,13 +238,19 @@ fn rule_selected(m: &RuleMatch, rule: &Rule) -> bool {
 }
 
 /// Evaluates a rule and its chain; true when every link matched. The starter's targets
-/// whose bits are set in `skip` are left out (the screen found no value there can match).
-fn eval_rule(tx: &mut Transaction, starter: &Rule, skip: u64) -> bool {
+/// whose bits are set in `skip` are left out (the screen found no value there can match),
+/// and with `screen_idx` (the rule's index, when the screen summarised its targets) so are
+/// the values the screen rules out one by one.
+fn eval_rule(tx: &mut Transaction, starter: &Rule, skip: u64, screen_idx: Option<usize>) -> bool {
     tx.data.matched_vars_len = 0;
     let mut link = Some(starter);
     while let Some(l) = link {
-        let skip = if std::ptr::eq(l, starter) { skip } else { 0 };
-        if !eval_link(tx, starter, l, skip) {
+        let (skip, screen_idx) = if std::ptr::eq(l, starter) {
+            (skip, screen_idx)
+        } else {
+            (0, None)
+        };
+        if !eval_link(tx, starter, l, skip, screen_idx) {
             tx.data.matched_vars_len = 0;
             return false;
         }
@@ -370,8 +376,14 @@ fn single_tx_key(link: &Rule) -> Option<&str> {
     }
 }
 
-fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64) -> bool {
-    let (recs, limit_hit) = collect_matches(tx, starter, link, skip);
+fn eval_link(
+    tx: &mut Transaction,
+    starter: &Rule,
+    link: &Rule,
+    skip: u64,
+    screen_idx: Option<usize>,
+) -> bool {
+    let (recs, limit_hit) = collect_matches(tx, starter, link, skip, screen_idx);
     if limit_hit {
         tx.data.regex_limit_exceeded = true;
     }
@@ -387,18 +399,27 @@ fn eval_link(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64) -> bo
 /// records the matching values; no effect on the transaction besides the caches. Returns
 /// the records (taken from the scratch space; give them back) and whether a regex limit
 /// was hit.
-fn collect_matches(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64) -> (Recs, bool) {
+fn collect_matches(
+    tx: &mut Transaction,
+    starter: &Rule,
+    link: &Rule,
+    skip: u64,
+    screen_idx: Option<usize>,
+) -> (Recs, bool) {
     let mut recs = std::mem::take(&mut tx.scratch.recs);
     recs.n = 0;
     let mut limit_hit = false;
     {
         let d = &tx.data;
         let state = &tx.state;
+        let ix = &tx.rs.screen;
         let Scratch {
             captures: cap_buf,
             tcache,
+            screen,
             ..
         } = &mut tx.scratch;
+        let screen: &crate::screen::ScreenState = screen;
         match &link.operator {
             None => {
                 recs.next();
@@ -449,11 +470,15 @@ fn collect_matches(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64)
                         if i < 64 && skip & (1u64 << i) != 0 {
                             continue;
                         }
+                        let values = screen_idx.and_then(|x| ix.values(x, i, screen));
+                        let mut k = 0usize;
                         resolve::resolve(
                             d,
                             Some(starter),
                             t,
                             &mut each(|item: Item<'_>| {
+                                let at = k;
+                                k += 1;
                                 let key = item.key.as_deref();
                                 if link.exclusions.iter().any(|e| e.excludes(item.var, key))
                                     || (has_runtime_excl
@@ -463,51 +488,75 @@ fn collect_matches(tx: &mut Transaction, starter: &Rule, link: &Rule, skip: u64)
                                 {
                                     return;
                                 }
-                                if let Some(id) = &link.transform_identity
-                                    && item.value.iter().all(|b| id[usize::from(*b)])
-                                {
-                                    // The chain would return the value unchanged (and multiMatch
-                                    // would see no other value).
-                                    eval_value(&item.value, &item, &mut recs);
+                                // The screen's scan of this very value rules the operator out.
+                                let screened = values
+                                    .as_ref()
+                                    .is_some_and(|s| !s.may_match(at, &item.value));
+                                if screened && !cfg!(debug_assertions) {
                                     return;
                                 }
-                                if multi {
-                                    let mut values = Vec::new();
-                                    transform_values(
-                                        item.value.clone(),
-                                        &link.transforms,
-                                        true,
-                                        &mut values,
-                                    );
-                                    for v in &values {
-                                        eval_value(v, &item, &mut recs);
-                                    }
-                                } else if let (Cow::Borrowed(raw), false) =
-                                    (&item.value, link.transforms.is_empty())
-                                {
-                                    // A short value runs one transformation faster than a cache
-                                    // lookup; longer chains (the XSS rules' six) are cached.
-                                    if (raw.len() < 64 && link.transforms.len() < CACHE_MIN_CHAIN)
-                                        || !cacheable(item.var)
+                                // Debug builds evaluate a screened value anyway and check it
+                                // does not match.
+                                let before = recs.n;
+                                'eval: {
+                                    if let Some(id) = &link.transform_identity
+                                        && item.value.iter().all(|b| id[usize::from(*b)])
                                     {
-                                        let v = transform_one(raw, &link.transforms);
-                                        eval_value(&v, &item, &mut recs);
-                                        return;
+                                        // The chain would return the value unchanged (and
+                                        // multiMatch would see no other value).
+                                        eval_value(&item.value, &item, &mut recs);
+                                        break 'eval;
                                     }
-                                    let key =
-                                        (raw.as_ptr() as usize, raw.len(), link.transform_chain_id);
-                                    let cached = tcache.entry(key).or_insert_with(|| {
-                                        match transform_one(raw, &link.transforms) {
-                                            Cow::Owned(o) => Some(o),
-                                            Cow::Borrowed(_) => None,
+                                    if multi {
+                                        let mut values = Vec::new();
+                                        transform_values(
+                                            item.value.clone(),
+                                            &link.transforms,
+                                            true,
+                                            &mut values,
+                                        );
+                                        for v in &values {
+                                            eval_value(v, &item, &mut recs);
                                         }
-                                    });
-                                    let v: &[u8] = cached.as_deref().unwrap_or(raw);
-                                    eval_value(v, &item, &mut recs);
-                                } else {
-                                    let v = transform_one(&item.value, &link.transforms);
-                                    eval_value(&v, &item, &mut recs);
+                                    } else if let (Cow::Borrowed(raw), false) =
+                                        (&item.value, link.transforms.is_empty())
+                                    {
+                                        // A short value runs one transformation faster than a
+                                        // cache lookup; longer chains (the XSS rules' six) are
+                                        // cached.
+                                        if (raw.len() < 64
+                                            && link.transforms.len() < CACHE_MIN_CHAIN)
+                                            || !cacheable(item.var)
+                                        {
+                                            let v = transform_one(raw, &link.transforms);
+                                            eval_value(&v, &item, &mut recs);
+                                            break 'eval;
+                                        }
+                                        let key = (
+                                            raw.as_ptr() as usize,
+                                            raw.len(),
+                                            link.transform_chain_id,
+                                        );
+                                        let cached =
+                                            tcache.entry(key).or_insert_with(
+                                                || match transform_one(raw, &link.transforms) {
+                                                    Cow::Owned(o) => Some(o),
+                                                    Cow::Borrowed(_) => None,
+                                                },
+                                            );
+                                        let v: &[u8] = cached.as_deref().unwrap_or(raw);
+                                        eval_value(v, &item, &mut recs);
+                                    } else {
+                                        let v = transform_one(&item.value, &link.transforms);
+                                        eval_value(&v, &item, &mut recs);
+                                    }
                                 }
+                                assert!(
+                                    !screened || recs.n == before,
+                                    "rule {}: a value the screen ruled out matches \
+                                     (screen.rs is unsound)",
+                                    starter.id
+                                );
                             }),
                         );
                     }

@@ -19,6 +19,9 @@
 //! header the rule does not read (a browser's `Accept: ...xhtml...`) does not wake it.
 //! The verdict is per target: a rule whose literal shows up in one header runs on the
 //! headers only, not on every argument ([`Verdict::Run`] carries the targets to leave out).
+//! Within a target the evaluation then skips the values whose own scan rules the operator
+//! out ([`ValueScreen`]): a rule woken by one long text field does not run on the twenty
+//! short ones beside it.
 //!
 //! Soundness rests on three facts, each tested:
 //! - the operator matches no input without one of its literals (ASCII case-insensitively)
@@ -131,6 +134,56 @@ struct RuleScreen {
     /// Per target of the rule (in order): the source it reads, or `None` for `XML:` (which
     /// yields nothing while no XML body was parsed, and is never screened otherwise).
     target_sources: Box<[Option<u32>]>,
+    /// Bit `i`: target `i` reads exactly the values its source summarises (no regex
+    /// selector), in the same order, so they can be screened one by one.
+    exact: u64,
+}
+
+/// Per-value screening of one target of a screened rule for the current phase: the raw
+/// scan of each of its values, in the order the evaluation resolves them.
+pub(crate) struct ValueScreen<'a> {
+    st: &'a ScreenState,
+    rule: &'a RuleScreen,
+    src: &'a Source,
+    first: usize,
+    n: usize,
+    words: usize,
+}
+
+impl ValueScreen<'_> {
+    /// Whether the target's `k`-th value (`value`) may make the rule match: false only when
+    /// the chain leaves it alone (up to ASCII case) and its raw scan rules the operator out,
+    /// by length, bytes or literals, exactly as the target's summary would for a
+    /// collection of that one value.
+    pub(crate) fn may_match(&self, k: usize, value: &[u8]) -> bool {
+        if k >= self.n {
+            return true;
+        }
+        let Some(rv) = self.st.raw_values.get(self.first + k) else {
+            return true;
+        };
+        // The evaluation resolves the same values in the same order as the raw scan.
+        debug_assert!(rv.len == value.len() && rv.set == byte_set(value));
+        if rv.touched_by(self.src) {
+            return true;
+        }
+        if rv.len < self.rule.min_len {
+            return false;
+        }
+        if let Some(need) = &self.rule.bytes
+            && !rv.set.iter().zip(need).any(|(a, b)| a & b != 0)
+        {
+            return false;
+        }
+        match self.rule.slot {
+            None => true,
+            Some(slot) => self
+                .st
+                .raw_hits
+                .get((self.first + k) * self.words + (slot / 64) as usize)
+                .is_none_or(|w| w & (1u64 << (slot % 64)) != 0),
+        }
+    }
 }
 
 /// What the screen says about a rule for the current data.
@@ -267,7 +320,11 @@ impl ScreenIndex {
                     (Some((_, n)), None) | (None, Some((_, n))) => *n,
                 };
                 let mut reads: Vec<Option<Target>> = Vec::new();
-                for t in &rule.targets {
+                let mut exact = 0u64;
+                for (i, t) in rule.targets.iter().enumerate() {
+                    if i < 64 && matches!(t.sel, Sel::All | Sel::Key { .. }) {
+                        exact |= 1u64 << i;
+                    }
                     if t.count {
                         return None;
                     }
@@ -328,6 +385,7 @@ impl ScreenIndex {
                         bytes: bytes.map(|(set, _)| case_closed(&set)),
                         min_len,
                         target_sources: srcs.into_boxed_slice(),
+                        exact,
                     });
                 };
                 let slot = next_slot;
@@ -352,6 +410,7 @@ impl ScreenIndex {
                     bytes: bytes.map(|(set, _)| case_closed(&set)),
                     min_len,
                     target_sources: srcs.into_boxed_slice(),
+                    exact,
                 })
             })();
             screens.push(screen);
@@ -382,6 +441,34 @@ impl ScreenIndex {
                 LiteralDfa::build(&self.literals, &self.lit_slots)
             })
             .as_ref()
+    }
+
+    /// Per-value screening of target `i` of rule `idx` (`None` when the rule or target is not
+    /// screened, or the target was not summarised this phase).
+    pub(crate) fn values<'a>(
+        &'a self,
+        idx: usize,
+        i: usize,
+        st: &'a ScreenState,
+    ) -> Option<ValueScreen<'a>> {
+        let rule = self.rules.get(idx)?.as_ref()?;
+        if i >= 64 || rule.exact & (1u64 << i) == 0 {
+            return None;
+        }
+        let src = self.sources.get((*rule.target_sources.get(i)?)? as usize)?;
+        let raw = st.raw_target(src.target)?;
+        if raw.n < 2 {
+            // One value: the summary already is its scan.
+            return None;
+        }
+        Some(ValueScreen {
+            st,
+            rule,
+            src,
+            first: raw.first,
+            n: raw.n,
+            words: self.words,
+        })
     }
 
     /// Number of screenable rules (for reports and tests).
@@ -445,6 +532,8 @@ pub(crate) struct ScreenState {
     present: Vec<ByteSet>,
     /// Targets scanned as they are this phase.
     raw_vars: Vec<RawTarget>,
+    /// Per target index: (phase stamp, position in `raw_vars`) of its scan this phase.
+    raw_at: Vec<(u32, u32)>,
     /// Per scanned value; its hits are at `index * words` in `raw_hits`.
     raw_values: Vec<RawValue>,
     raw_hits: Vec<u64>,
@@ -465,7 +554,6 @@ struct RawValue {
 /// One target's values as scanned this phase, with their union.
 #[derive(Debug, Clone, Copy)]
 struct RawTarget {
-    target: u32,
     /// First value in `raw_values`, and the count.
     first: usize,
     n: usize,
@@ -492,6 +580,7 @@ impl ScreenState {
         if self.phase == 0 {
             // Wrapped (a scratch reused for 4 billion phases): old stamps must not match.
             self.stamps.fill(0);
+            self.raw_at.fill((0, 0));
             self.phase = 1;
         }
         self.raw_vars.clear();
@@ -551,17 +640,26 @@ impl ScreenState {
             .is_some_and(|w| w & (1u64 << (slot % 64)) != 0)
     }
 
+    /// Target `t`'s raw scan, if computed this phase.
+    fn raw_target(&self, t: u32) -> Option<RawTarget> {
+        match self.raw_at.get(t as usize) {
+            Some(&(stamp, pos)) if stamp == self.phase && stamp != 0 => {
+                self.raw_vars.get(pos as usize).copied()
+            }
+            _ => None,
+        }
+    }
+
     /// The raw scan of target `t`'s values (computed on first use this phase).
     fn raw(&mut self, ix: &ScreenIndex, ac: Option<&LiteralDfa>, t: u32, d: &TxData) -> RawTarget {
-        if let Some(r) = self.raw_vars.iter().find(|r| r.target == t) {
-            return *r;
+        if let Some(r) = self.raw_target(t) {
+            return r;
         }
         let words = ix.words;
         let first = self.raw_values.len();
         let agg = self.raw_agg_hits.len() / words.max(1);
         self.raw_agg_hits.resize(self.raw_agg_hits.len() + words, 0);
         let mut r = RawTarget {
-            target: t,
             first,
             n: 0,
             set: [0; 4],
@@ -604,6 +702,15 @@ impl ScreenState {
                     *w |= h;
                 }
             }
+        }
+        if self.raw_at.len() < ix.targets.len() {
+            self.raw_at.resize(ix.targets.len(), (0, 0));
+        }
+        if let (Some(slot), Ok(pos)) = (
+            self.raw_at.get_mut(t as usize),
+            u32::try_from(self.raw_vars.len()),
+        ) {
+            *slot = (self.phase, pos);
         }
         self.raw_vars.push(r);
         r

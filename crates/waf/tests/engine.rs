@@ -589,3 +589,29 @@ SecRule TX:0 "@rx ." "id:4,phase:2,pass,log"
         assert_eq!(tx_var(&next, "0"), None);
     }
 }
+
+/// Values the screen rules out one by one (their own scan holds no literal) are skipped,
+/// the others evaluated as before: every matching value still runs the rule's setvar.
+#[test]
+fn screened_values_one_by_one() {
+    if !have_ops() {
+        return;
+    }
+    let rs = compile(
+        r#"
+SecRule ARGS "@rx union" "id:30,phase:1,pass,log,setvar:tx.n=+1"
+SecRule ARGS "@rx (?i)select" "id:31,phase:1,pass,log,t:urlDecode,setvar:tx.m=+1"
+"#,
+    );
+    let tx = get(
+        &rs,
+        "/?a=union&b=xx&c=union+select&d=UNION&e=plain&f=sel%2565ct&g=words",
+        &[],
+    );
+    assert_eq!(ids(&tx), vec![30, 31]);
+    // `union` in a and c (not d: the regex is case-sensitive, the screen is not).
+    assert_eq!(tx_var(&tx, "n").as_deref(), Some("2"));
+    // `select` in c, and in f only after t:urlDecode (a value the chain changes is never
+    // ruled out by its raw scan).
+    assert_eq!(tx_var(&tx, "m").as_deref(), Some("2"));
+}
