@@ -11,7 +11,7 @@
 //! letter or digit, say) are not used.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// More alternatives than this and the analysis gives up (the automaton would grow large
 /// for little gain).
@@ -260,71 +260,6 @@ fn rare_bytes() -> ByteSet {
     set
 }
 
-/// A pattern matching at least every match of `hir` that holds no byte of `excluded`
-/// (`None`: there is no such match). Parts that cannot be restricted exactly are kept as
-/// they are, which only widens the result.
-fn restrict(hir: &Hir, excluded: &ByteSet) -> Option<Hir> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Some(hir.clone()),
-        HirKind::Literal(l) => {
-            if l.0.iter().any(|b| has_byte(excluded, *b)) {
-                None
-            } else {
-                Some(hir.clone())
-            }
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let mut out = c.clone();
-            let mut ex = ClassBytes::empty();
-            for b in 0u8..=255 {
-                if has_byte(excluded, b) {
-                    ex.push(ClassBytesRange::new(b, b));
-                }
-            }
-            out.difference(&ex);
-            if out.ranges().is_empty() {
-                None
-            } else {
-                Some(Hir::class(Class::Bytes(out)))
-            }
-        }
-        HirKind::Class(Class::Unicode(_)) => Some(hir.clone()),
-        HirKind::Repetition(r) => match restrict(&r.sub, excluded) {
-            Some(sub) => Some(Hir::repetition(Repetition {
-                min: r.min,
-                max: r.max,
-                greedy: r.greedy,
-                sub: Box::new(sub),
-            })),
-            None if r.min == 0 => Some(Hir::empty()),
-            None => None,
-        },
-        HirKind::Capture(c) => restrict(&c.sub, excluded).map(|sub| {
-            Hir::capture(Capture {
-                index: c.index,
-                name: c.name.clone(),
-                sub: Box::new(sub),
-            })
-        }),
-        HirKind::Concat(children) => children
-            .iter()
-            .map(|c| restrict(c, excluded))
-            .collect::<Option<Vec<Hir>>>()
-            .map(Hir::concat),
-        HirKind::Alternation(children) => {
-            let kept: Vec<Hir> = children
-                .iter()
-                .filter_map(|c| restrict(c, excluded))
-                .collect();
-            if kept.is_empty() {
-                None
-            } else {
-                Some(Hir::alternation(kept))
-            }
-        }
-    }
-}
-
 /// A set of bytes, bit `b` of word `b / 64` for byte `b`.
 pub(crate) type ByteSet = [u64; 4];
 
@@ -364,10 +299,50 @@ fn byte_cost(b: u8) -> u32 {
     }
 }
 
+/// The bytes of one [`byte_cost`] class: 0 letters and digits, 1 space, 2 common
+/// punctuation, 3 the rest.
+const fn cost_class(kind: u8) -> ByteSet {
+    let mut m = [0u64; 4];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let k = if c.is_ascii_alphanumeric() {
+            0
+        } else if c == b' ' {
+            1
+        } else if matches!(c, b'.' | b'-' | b'_' | b',' | b'/' | b':' | b'@' | b'+') {
+            2
+        } else {
+            3
+        };
+        if k == kind {
+            m[b / 64] |= 1u64 << (b % 64);
+        }
+        b += 1;
+    }
+    m
+}
+
+/// [`byte_cost`] by class, for [`set_cost`].
+const COST_CLASSES: [(ByteSet, u32); 4] = [
+    (cost_class(0), 1000),
+    (cost_class(1), 200),
+    (cost_class(2), 40),
+    (cost_class(3), 4),
+];
+
+/// The sum of [`byte_cost`] over `set` (four masked population counts).
 fn set_cost(set: &ByteSet) -> u32 {
-    (0u8..=255)
-        .filter(|b| has_byte(set, *b))
-        .map(byte_cost)
+    COST_CLASSES
+        .iter()
+        .map(|(mask, w)| {
+            let n: u32 = set
+                .iter()
+                .zip(mask)
+                .map(|(a, b)| (a & b).count_ones())
+                .sum();
+            n * w
+        })
         .sum()
 }
 
@@ -380,16 +355,22 @@ const MAX_BYTE_SET_COST: u32 = 10_000;
 /// where that finds nothing: CRS's command-injection patterns allow quotes between any
 /// two letters of a command name, but every match still holds a separator such as `;`,
 /// `|` or white space. Two candidates: the pattern's own, and the set of the pattern
-/// restricted to inputs without [`rare_bytes`] ([`restrict`]) plus those bytes: every
+/// restricted to inputs without [`rare_bytes`] ([`restricted_need`]) plus those bytes: every
 /// match either holds a rare byte or is a match of the restricted pattern. CRS's
 /// command-injection patterns allow quotes, backslashes and `$VAR` expansions between any
 /// two letters of a command name; without those bytes they reduce to plain command names
 /// and their terminators, whose bytes screen well.
 pub(crate) fn bytes(hir: &Hir) -> Option<ByteSet> {
+    let plain = byte_need(hir);
+    if plain.is_some_and(|p| set_cost(&p) < byte_cost(b'a')) {
+        // No letter or digit: the restricted candidate, which holds every rare byte, cannot
+        // be cheaper.
+        return plain;
+    }
     let rare = rare_bytes();
-    let restricted = match restrict(hir, &rare) {
-        None => Some(rare),
-        Some(r) => byte_need(&r).map(|s| {
+    let restricted = match restricted_need(hir, &rare) {
+        Restricted::Impossible => Some(rare),
+        Restricted::Need(n) => n.map(|s| {
             let mut u = rare;
             for (w, x) in u.iter_mut().zip(s) {
                 *w |= x;
@@ -397,11 +378,97 @@ pub(crate) fn bytes(hir: &Hir) -> Option<ByteSet> {
             u
         }),
     };
-    [byte_need(hir), restricted]
+    [plain, restricted]
         .into_iter()
         .flatten()
         .min_by_key(set_cost)
         .filter(|s| set_cost(s) < MAX_BYTE_SET_COST)
+}
+
+/// What [`byte_need`] says of a pattern restricted to inputs holding no `excluded` byte.
+enum Restricted {
+    /// No match of the node avoids the excluded bytes.
+    Impossible,
+    /// The restricted node's required byte set (`None`: none).
+    Need(Option<ByteSet>),
+}
+
+/// [`byte_need`] of `hir` restricted to inputs without `excluded` bytes, computed on the
+/// original tree: classes lose the excluded bytes, a literal holding one cannot match, and
+/// an alternative or repetition that cannot match without them drops out.
+fn restricted_need(hir: &Hir, excluded: &ByteSet) -> Restricted {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Restricted::Need(None),
+        HirKind::Literal(l) => {
+            if l.0.iter().any(|b| has_byte(excluded, *b)) {
+                Restricted::Impossible
+            } else {
+                Restricted::Need(byte_need(hir))
+            }
+        }
+        HirKind::Class(c) => {
+            let mut set = class_set(c);
+            if matches!(c, Class::Unicode(_)) {
+                // Non-ASCII members stay (their UTF-8 bytes are not tracked one by one).
+                return Restricted::Need(Some(set));
+            }
+            for (w, x) in set.iter_mut().zip(excluded) {
+                *w &= !x;
+            }
+            if set == [0u64; 4] {
+                Restricted::Impossible
+            } else {
+                Restricted::Need(Some(set))
+            }
+        }
+        HirKind::Repetition(r) => match restricted_need(&r.sub, excluded) {
+            Restricted::Impossible if r.min == 0 => Restricted::Need(None),
+            Restricted::Impossible => Restricted::Impossible,
+            Restricted::Need(_) if r.min == 0 => Restricted::Need(None),
+            need => need,
+        },
+        HirKind::Capture(c) => restricted_need(&c.sub, excluded),
+        HirKind::Concat(children) => {
+            let mut best: Option<ByteSet> = None;
+            for c in children {
+                match restricted_need(c, excluded) {
+                    Restricted::Impossible => return Restricted::Impossible,
+                    Restricted::Need(Some(s)) => {
+                        if best.is_none_or(|b| set_cost(&s) < set_cost(&b)) {
+                            best = Some(s);
+                        }
+                    }
+                    Restricted::Need(None) => {}
+                }
+            }
+            Restricted::Need(best)
+        }
+        HirKind::Alternation(children) => {
+            let mut union = [0u64; 4];
+            let mut any = false;
+            let mut unknown = false;
+            for c in children {
+                match restricted_need(c, excluded) {
+                    Restricted::Impossible => {}
+                    Restricted::Need(Some(s)) => {
+                        any = true;
+                        for (w, x) in union.iter_mut().zip(s) {
+                            *w |= x;
+                        }
+                    }
+                    Restricted::Need(None) => {
+                        any = true;
+                        unknown = true;
+                    }
+                }
+            }
+            match (any, unknown) {
+                (false, _) => Restricted::Impossible,
+                (true, true) => Restricted::Need(None),
+                (true, false) => Restricted::Need(Some(union)),
+            }
+        }
+    }
 }
 
 fn class_set(c: &Class) -> ByteSet {
