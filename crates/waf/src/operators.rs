@@ -250,14 +250,32 @@ pub(crate) mod test_util {
     use seclang::loader::MemLoader;
 
     /// Builds `name` with `arg` against an empty in-memory loader rooted at `/rules`.
+    /// Inputs for [`required_bytes_hold`]: plain text, line ends, UTF-8 and broken UTF-8,
+    /// NUL, `%` escapes good and bad, DEL, 0xFF.
+    pub(crate) const BYTE_SET_INPUTS: &[&[u8]] = &[
+        b"",
+        b"plain",
+        b"hello world\r\n",
+        b"caf\xc3\xa9",
+        b"\xc3",
+        b"\0x",
+        b"a%b",
+        b"100%",
+        b"%41",
+        b"%zz",
+        b"tab\tok",
+        b"\x7f",
+        b"\xff",
+    ];
+
     /// Checks [`Operator::required_bytes`] of `op` on `inputs`: every input it matches is
     /// long enough and holds a byte of the set; returns how many inputs the set rejects.
     pub(crate) fn required_bytes_hold(op: &dyn Operator, inputs: &[&[u8]]) -> usize {
         let (set, min_len) = op.required_bytes().expect("operator has a byte set");
-        let has = |b: u8| set[usize::from(b / 64)] & (1u64 << (b % 64)) != 0;
         let mut rejected = 0;
         for input in inputs {
-            let screened = input.len() < min_len || !input.iter().any(|b| has(*b));
+            let screened =
+                input.len() < min_len || !input.iter().any(|b| required::has_byte(&set, *b));
             if screened {
                 rejected += 1;
                 assert!(!eval(op, input), "byte set rejects a match on {input:?}");

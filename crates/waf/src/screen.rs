@@ -51,7 +51,7 @@ mod literal_dfa;
 
 use literal_dfa::LiteralDfa;
 
-use crate::operators::required::case_closed;
+use crate::operators::required::{add_all, byte_set_of, case_closed, intersects};
 use crate::resolve::{self, Item, each};
 use crate::rule::Rule;
 use crate::transaction::TxData;
@@ -163,7 +163,7 @@ impl ValueScreen<'_> {
             return true;
         };
         // The evaluation resolves the same values in the same order as the raw scan.
-        debug_assert!(rv.len == value.len() && rv.set == byte_set(value));
+        debug_assert!(rv.len == value.len() && rv.set == byte_set_of(value));
         if rv.touched_by(self.src) {
             return true;
         }
@@ -171,7 +171,7 @@ impl ValueScreen<'_> {
             return false;
         }
         if let Some(need) = &self.rule.bytes
-            && !rv.set.iter().zip(need).any(|(a, b)| a & b != 0)
+            && !intersects(&rv.set, need)
         {
             return false;
         }
@@ -568,8 +568,7 @@ struct RawTarget {
 impl RawValue {
     /// Whether `src`'s chain may change this value (other than by ASCII case).
     fn touched_by(&self, src: &Source) -> bool {
-        self.set.iter().zip(&src.touch).any(|(a, b)| a & b != 0)
-            || self.keeps & src.opaque != src.opaque
+        intersects(&self.set, &src.touch) || self.keeps & src.opaque != src.opaque
     }
 }
 
@@ -624,10 +623,7 @@ impl ScreenState {
             return false;
         }
         if let Some(need) = &rs.bytes
-            && !self
-                .present
-                .get(i)
-                .is_some_and(|p| p.iter().zip(need).any(|(a, b)| a & b != 0))
+            && !self.present.get(i).is_some_and(|p| intersects(p, need))
         {
             return false;
         }
@@ -676,7 +672,7 @@ impl ScreenState {
                         keeps |= 1u8 << i;
                     }
                 }
-                let set = byte_set(v);
+                let set = byte_set_of(v);
                 values.push(RawValue {
                     set,
                     len: v.len(),
@@ -684,9 +680,7 @@ impl ScreenState {
                 });
                 r.max_len = r.max_len.max(v.len());
                 r.keeps &= keeps;
-                for (w, x) in r.set.iter_mut().zip(set) {
-                    *w |= x;
-                }
+                add_all(&mut r.set, &set);
                 let start = hits.len();
                 hits.resize(start + words, 0);
                 if let Some(h) = hits.get_mut(start..) {
@@ -767,11 +761,6 @@ impl ScreenState {
         sum.fill(0);
         let mut longest = 0usize;
         let mut bytes: ByteSet = [0; 4];
-        let add_set = |bytes: &mut ByteSet, set: &ByteSet| {
-            for (w, x) in bytes.iter_mut().zip(set) {
-                *w |= x;
-            }
-        };
         let or_raw = |sum: &mut [u64], k: usize| {
             for (w, h) in sum.iter_mut().zip(raw_hits.iter().skip(k * words)) {
                 *w |= h;
@@ -783,7 +772,7 @@ impl ScreenState {
                 Some(rv) if rv.touched_by(src) => changed = true,
                 Some(rv) => {
                     longest = longest.max(rv.len);
-                    add_set(&mut bytes, &rv.set);
+                    add_all(&mut bytes, &rv.set);
                     or_raw(sum, k);
                 }
                 None => {}
@@ -806,12 +795,12 @@ impl ScreenState {
                     if t == v {
                         longest = longest.max(v.len());
                         if let Some(rv) = raw_values.get(at) {
-                            add_set(&mut bytes, &rv.set);
+                            add_all(&mut bytes, &rv.set);
                         }
                         or_raw(sum, at);
                     } else {
                         longest = longest.max(t.len());
-                        add_set(&mut bytes, &byte_set(t));
+                        add_all(&mut bytes, &byte_set_of(t));
                         ix.scan(ac, t, sum);
                     }
                 };
@@ -840,15 +829,6 @@ impl ScreenState {
     }
 }
 
-/// The bytes `v` holds.
-fn byte_set(v: &[u8]) -> ByteSet {
-    let mut set = [0u64; 4];
-    for &b in v {
-        set[usize::from(b >> 6)] |= 1u64 << (b & 63);
-    }
-    set
-}
-
 /// Calls `f` with every value `target` selects.
 fn for_each_value(d: &TxData, target: &Target, mut f: impl FnMut(&[u8])) {
     resolve::resolve_into(d, None, target, &mut each(|item: Item<'_>| f(&item.value)));
@@ -867,6 +847,7 @@ fn same_target(a: &Target, b: &Target) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operators::required::has_byte;
     use crate::transformations::lookup;
 
     fn chain(names: &[&str]) -> Vec<(String, Transform)> {
@@ -874,10 +855,6 @@ mod tests {
             .iter()
             .map(|n| ((*n).to_owned(), lookup(n).unwrap()))
             .collect()
-    }
-
-    fn touches(set: &ByteSet, b: u8) -> bool {
-        set[usize::from(b >> 6)] & (1u64 << (b & 63)) != 0
     }
 
     /// Values made of bytes outside the touch set come out of the chain equal up to ASCII
@@ -907,7 +884,7 @@ mod tests {
         for names in chains {
             let c = chain(names);
             let touch = touch_set(&c);
-            let safe: Vec<u8> = (0u8..=255).filter(|b| !touches(&touch, *b)).collect();
+            let safe: Vec<u8> = (0u8..=255).filter(|b| !has_byte(&touch, *b)).collect();
             if safe.is_empty() {
                 continue;
             }
@@ -926,7 +903,7 @@ mod tests {
         // `lowercase` then `jsDecode`: `\N` decodes to `N` but `\n` to a newline, so
         // backslash stays unsafe and so do letters whose lower case another step touches.
         let t = touch_set(&chain(&["lowercase", "jsDecode"]));
-        assert!(touches(&t, b'\\'));
-        assert!(!touches(&t, b'A'));
+        assert!(has_byte(&t, b'\\'));
+        assert!(!has_byte(&t, b'A'));
     }
 }

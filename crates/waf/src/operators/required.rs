@@ -264,8 +264,29 @@ fn rare_bytes() -> ByteSet {
 pub(crate) type ByteSet = [u64; 4];
 
 /// Adds `b` to `set`.
-fn add_byte(set: &mut ByteSet, b: u8) {
+pub(crate) fn add_byte(set: &mut ByteSet, b: u8) {
     set[usize::from(b >> 6)] |= 1u64 << (b & 63);
+}
+
+/// Adds every byte of `other` to `set`.
+pub(crate) fn add_all(set: &mut ByteSet, other: &ByteSet) {
+    for (w, x) in set.iter_mut().zip(other) {
+        *w |= x;
+    }
+}
+
+/// Whether `a` and `b` share a byte.
+pub(crate) fn intersects(a: &ByteSet, b: &ByteSet) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+/// The bytes `v` holds.
+pub(crate) fn byte_set_of(v: &[u8]) -> ByteSet {
+    let mut set = [0u64; 4];
+    for &b in v {
+        add_byte(&mut set, b);
+    }
+    set
 }
 
 /// Whether `set` holds `b`.
@@ -372,9 +393,7 @@ pub(crate) fn bytes(hir: &Hir) -> Option<ByteSet> {
         Restricted::Impossible => Some(rare),
         Restricted::Need(n) => n.map(|s| {
             let mut u = rare;
-            for (w, x) in u.iter_mut().zip(s) {
-                *w |= x;
-            }
+            add_all(&mut u, &s);
             u
         }),
     };
@@ -452,9 +471,7 @@ fn restricted_need(hir: &Hir, excluded: &ByteSet) -> Restricted {
                     Restricted::Impossible => {}
                     Restricted::Need(Some(s)) => {
                         any = true;
-                        for (w, x) in union.iter_mut().zip(s) {
-                            *w |= x;
-                        }
+                        add_all(&mut union, &s);
                     }
                     Restricted::Need(None) => {
                         any = true;
@@ -528,9 +545,7 @@ fn byte_need(hir: &Hir) -> Option<ByteSet> {
             let mut set = [0u64; 4];
             for c in children {
                 let s = byte_need(c)?;
-                for (w, x) in set.iter_mut().zip(s) {
-                    *w |= x;
-                }
+                add_all(&mut set, &s);
             }
             Some(set)
         }
@@ -711,6 +726,19 @@ mod crs_soundness {
         dir.join("rules").is_dir().then(|| dir.to_path_buf())
     }
 
+    /// A CRS pattern's syntax tree, parsed as `@rx` parses it (`None`: it needs the
+    /// backtracking fallback).
+    fn parse(pattern: &str) -> Option<Hir> {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .dot_matches_new_line(true)
+            .multi_line(true)
+            .build()
+            .parse(&translate(pattern))
+            .ok()
+    }
+
     fn patterns(dir: &Path) -> Vec<String> {
         let mut out = Vec::new();
         let mut files: Vec<_> = std::fs::read_dir(dir.join("rules"))
@@ -783,15 +811,7 @@ mod crs_soundness {
         let inputs = payloads(&dir);
         let (mut with_set, mut bytes_only, mut checked) = (0usize, 0usize, 0usize);
         for p in patterns(&dir) {
-            let translated = translate(&p);
-            let Ok(hir) = regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .build()
-                .parse(&translated)
-            else {
+            let Some(hir) = parse(&p) else {
                 continue;
             };
             let Some(set) = bytes(&hir) else {
@@ -844,15 +864,7 @@ mod crs_soundness {
         let mut screened = 0usize;
         let mut checked = 0usize;
         for p in patterns(&dir) {
-            let translated = translate(&p);
-            let Ok(hir) = regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .build()
-                .parse(&translated)
-            else {
+            let Some(hir) = parse(&p) else {
                 continue;
             };
             let Some(lits) = literals(&hir) else {

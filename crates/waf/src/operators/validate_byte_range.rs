@@ -74,7 +74,7 @@ impl Operator for ValidateByteRange {
 
 #[cfg(test)]
 mod tests {
-    use crate::operators::test_util::{build_op, eval, required_bytes_hold};
+    use crate::operators::test_util::{BYTE_SET_INPUTS, build_op, eval, required_bytes_hold};
     use crate::operators::{BuildContext, build};
     use seclang::loader::MemLoader;
     use std::path::Path;
@@ -106,21 +106,7 @@ mod tests {
     /// The screen's byte set is the complement of the allowed bytes.
     #[test]
     fn required_bytes() {
-        let inputs: &[&[u8]] = &[
-            b"",
-            b"plain",
-            b"hello world\r\n",
-            b"caf\xc3\xa9",
-            b"\xc3",
-            b"\0x",
-            b"a%b",
-            b"100%",
-            b"%41",
-            b"%zz",
-            b"tab\tok",
-            b"\x7f",
-            b"\xff",
-        ];
+        let inputs = BYTE_SET_INPUTS;
         for (arg, rejected) in [("1-255", 12), ("9,10,13,32-126", 8), ("0-255", 13)] {
             let op = build_op("validateByteRange", arg);
             assert_eq!(required_bytes_hold(op.as_ref(), inputs), rejected, "{arg}");

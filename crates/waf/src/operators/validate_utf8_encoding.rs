@@ -89,26 +89,12 @@ impl Operator for ValidateUtf8Encoding {
 
 #[cfg(test)]
 mod tests {
-    use crate::operators::test_util::{build_op, eval, required_bytes_hold};
+    use crate::operators::test_util::{BYTE_SET_INPUTS, build_op, eval, required_bytes_hold};
 
     /// The screen's byte set: only inputs holding one of its bytes can match.
     #[test]
     fn required_bytes() {
-        let inputs: &[&[u8]] = &[
-            b"",
-            b"plain",
-            b"hello world\r\n",
-            b"caf\xc3\xa9",
-            b"\xc3",
-            b"\0x",
-            b"a%b",
-            b"100%",
-            b"%41",
-            b"%zz",
-            b"tab\tok",
-            b"\x7f",
-            b"\xff",
-        ];
+        let inputs = BYTE_SET_INPUTS;
         let op = build_op("validateUtf8Encoding", "");
         assert_eq!(required_bytes_hold(op.as_ref(), inputs), 10);
     }
